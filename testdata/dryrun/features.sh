@@ -1,0 +1,67 @@
+#!/bin/sh
+# nsscript lab features, as printed by `nsscript run --dry-run`.
+# Run it as root on a clean machine to build the same lab by hand.
+set -e
+
+# namespaces
+ip netns add r1
+ip -n r1 link set lo up
+ip netns add r2
+ip -n r2 link set lo up
+ip netns add a-rather-long-namespace
+ip -n a-rather-long-namespace link set lo up
+
+# bridges
+ip -n r1 link add lan0 mtu 1400 type bridge
+
+# veth pairs
+ip link add r1-r2 netns r1 type veth peer name r2-r1 netns r2
+ip link add r2-host netns r2 type veth peer name host-r2
+ip link add r2-lan0 mtu 1400 netns r2 type veth peer name lan0-r2 mtu 1400 netns r1
+ip -n r1 link set lan0-r2 master lan0
+ip link add a-rather--9552d netns a-rather-long-namespace type veth peer name host-a-ra-95039
+ip link add r1-r1 netns r1 type veth peer name r1-r1-1 netns r1
+
+# sysctls
+ip netns exec r1 sysctl -qw net.ipv4.ip_forward=1
+ip netns exec r2 sysctl -qw net.ipv6.conf.all.forwarding=1
+ip netns exec r2 sysctl -qw 'net.ipv4.ping_group_range=0 2147483647'
+
+# addresses
+ip -n r1 addr add 10.10.0.1/24 dev lan0
+ip -n r1 addr add fd00:10::1/64 dev lan0 nodad
+ip -n r1 addr add 10.20.0.1/30 dev r1-r2
+ip -n r2 addr add 10.20.0.2/30 dev r2-r1
+ip -n r2 addr add 10.30.0.2/30 dev r2-host
+ip addr add 10.30.0.1/30 dev host-r2
+ip -n a-rather-long-namespace addr add 192.0.2.1/24 dev a-rather--9552d
+ip -n a-rather-long-namespace addr add fd00:99::1/64 dev a-rather--9552d nodad
+ip addr add 192.0.2.2/24 dev host-a-ra-95039
+ip -n r1 addr add 10.10.1.1/24 dev lan0
+
+# links up
+ip -n r1 link set r1-r2 up
+ip -n r2 link set r2-r1 up
+ip -n r2 link set r2-host up
+ip link set host-r2 up
+ip -n r2 link set r2-lan0 up
+ip -n r1 link set lan0-r2 up
+ip -n a-rather-long-namespace link set a-rather--9552d up
+ip link set host-a-ra-95039 up
+ip -n r1 link set r1-r1 up
+ip -n r1 link set r1-r1-1 up
+ip -n r1 link set lan0 up
+
+# routes
+ip -n r2 route add default via 10.20.0.1
+ip -n r2 route add 10.40.0.0/16 via 10.30.0.1 metric 50
+ip -n r2 route add 10.50.0.0/16 dev r2-r1
+ip -6 -n r1 route add default via fd00:10::2
+ip -6 -n r1 route add fd00:77::/48 dev lan0 metric 10
+ip route add 10.20.0.0/30 via 10.30.0.2
+
+# masquerade
+ip netns exec r1 sysctl -qw net.ipv4.ip_forward=1
+ip netns exec r1 iptables -t nat -A POSTROUTING -s 10.10.0.0/16 -o r1-r2 -m comment --comment nsscript:features -j MASQUERADE
+sysctl -qw net.ipv4.ip_forward=1
+iptables -t nat -A POSTROUTING -s 10.20.0.0/30 -m comment --comment nsscript:features -j MASQUERADE

@@ -1,0 +1,42 @@
+#!/bin/sh
+# nsscript lab load, as printed by `nsscript run --dry-run`.
+# Run it as root on a clean machine to build the same lab by hand.
+set -e
+
+# namespaces
+ip netns add m1
+ip -n m1 link set lo up
+ip netns add m2
+ip -n m2 link set lo up
+ip netns add m3
+ip -n m3 link set lo up
+
+# bridges
+ip link add br-lab type bridge
+
+# veth pairs
+ip link add m1-br-lab netns m1 type veth peer name br-lab-m1
+ip link set br-lab-m1 master br-lab
+ip link add m2-br-lab netns m2 type veth peer name br-lab-m2
+ip link set br-lab-m2 master br-lab
+ip link add m3-br-lab netns m3 type veth peer name br-lab-m3
+ip link set br-lab-m3 master br-lab
+
+# addresses
+ip addr add 172.31.7.254/24 dev br-lab
+ip -n m1 addr add 172.31.7.1/24 dev m1-br-lab
+ip -n m2 addr add 172.31.7.2/24 dev m2-br-lab
+ip -n m3 addr add 172.31.7.3/24 dev m3-br-lab
+
+# links up
+ip -n m1 link set m1-br-lab up
+ip link set br-lab-m1 up
+ip -n m2 link set m2-br-lab up
+ip link set br-lab-m2 up
+ip -n m3 link set m3-br-lab up
+ip link set br-lab-m3 up
+ip link set br-lab up
+
+# masquerade
+sysctl -qw net.ipv4.ip_forward=1
+iptables -t nat -A POSTROUTING -s 172.31.7.0/24 -m comment --comment nsscript:load -j MASQUERADE

@@ -1,0 +1,46 @@
+#!/bin/sh
+# nsscript lab bridge, as printed by `nsscript run --dry-run`.
+# Run it as root on a clean machine to build the same lab by hand.
+set -e
+
+# namespaces
+ip netns add red
+ip -n red link set lo up
+ip netns add blue
+ip -n blue link set lo up
+ip netns add internet
+ip -n internet link set lo up
+
+# bridges
+ip link add br-0 type bridge
+
+# veth pairs
+ip link add veth-red netns red type veth peer name veth-red-br
+ip link set veth-red-br master br-0
+ip link add veth-blue netns blue type veth peer name veth-blue-br
+ip link set veth-blue-br master br-0
+ip link add uplink type veth peer name eth0 netns internet
+
+# addresses
+ip addr add 192.168.15.5/24 dev br-0
+ip -n red addr add 192.168.15.1/24 dev veth-red
+ip -n blue addr add 192.168.15.2/24 dev veth-blue
+ip addr add 203.0.113.1/24 dev uplink
+ip -n internet addr add 203.0.113.2/24 dev eth0
+
+# links up
+ip -n red link set veth-red up
+ip link set veth-red-br up
+ip -n blue link set veth-blue up
+ip link set veth-blue-br up
+ip link set uplink up
+ip -n internet link set eth0 up
+ip link set br-0 up
+
+# routes
+ip -n red route add default via 192.168.15.5
+ip -n blue route add default via 192.168.15.5
+
+# masquerade
+sysctl -qw net.ipv4.ip_forward=1
+iptables -t nat -A POSTROUTING -s 192.168.15.0/24 -o uplink -m comment --comment nsscript:bridge -j MASQUERADE
