@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -130,7 +131,40 @@ func unpackArgs(fnname string, args starlark.Tuple, kwargs []starlark.Tuple, pai
 		}
 		return fmt.Errorf("%s; %s takes %s", msg, fnname, strings.Join(params, ", "))
 	}
-	return err
+	return withValue(err, params, args, kwargs)
+}
+
+// typeMismatch matches UnpackArgs' "for parameter NAME: got TYPE, want ..."
+// for the plain types it checks itself, which name no value.
+var typeMismatch = regexp.MustCompile(`for parameter "?(\w+)"?: got (\w+), want`)
+
+// withValue adds the offending value to a type mismatch reported by
+// UnpackArgs: "got string "1500", want int" rather than "got string, want
+// int".
+func withValue(err error, params []string, args starlark.Tuple, kwargs []starlark.Tuple) error {
+	m := typeMismatch.FindStringSubmatchIndex(err.Error())
+	if m == nil {
+		return err
+	}
+	msg := err.Error()
+	name := msg[m[2]:m[3]]
+	var value starlark.Value
+	if i := slices.Index(params, name); i >= 0 && i < len(args) {
+		value = args[i]
+	}
+	for _, kw := range kwargs {
+		if string(kw[0].(starlark.String)) == name {
+			value = kw[1]
+		}
+	}
+	if value == nil {
+		return err
+	}
+	repr := value.String()
+	if len(repr) > 40 {
+		repr = repr[:37] + "..."
+	}
+	return fmt.Errorf("%s %s%s", msg[:m[5]], repr, msg[m[5]:])
 }
 
 // nearest returns the candidate closest to name in edit distance, if it is

@@ -85,6 +85,9 @@ func Predeclared() starlark.StringDict {
 		starlark.NewBuiltin("masquerade", masquerade),
 		starlark.NewBuiltin("sysctl", sysctl),
 		starlark.NewBuiltin("exec", execCmd),
+		starlark.NewBuiltin("show", show),
+		starlark.NewBuiltin("net", show),
+		starlark.NewBuiltin("help", help),
 		// Builtins that observe the live network (ping) go here; like
 		// exec, they call syncNow before acting.
 	} {

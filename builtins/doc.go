@@ -67,6 +67,19 @@
 // check is true, a non-zero exit code fails the script with the command,
 // its exit code and its stderr.
 //
+//	show()
+//	net()
+//
+// Prints the lab declared so far as tables: each namespace's interfaces
+// with their kind, veth peer, bridge and addresses, then routes, NAT rules
+// and sysctls. net is another name for show.
+//
+//	help(x=None)
+//
+// Prints one line about each builtin, or with x (a builtin, its name, a lab
+// value or a function of the script) its signature, its parameters and an
+// example. The texts are in Docs.
+//
 // Values:
 //
 //	Netns    .name          "host" for host

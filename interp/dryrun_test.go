@@ -60,7 +60,7 @@ ip -n blue link set blue-red up`},
 ip netns add r
 ip -n r link set lo up
 ip link add host-r type veth peer name r-host netns r
-ip addr add 10.0.0.1/24 dev host-r
+ip addr add 10.0.0.1/24 brd + dev host-r
 ip link set host-r up
 ip -n r link set r-host up`},
 		{"bridge end", `

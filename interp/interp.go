@@ -170,18 +170,7 @@ func (s *Session) Sync(ctx context.Context) error { return s.state.Sync(ctx) }
 // session's globals, including those of a file run before. When the chunk
 // succeeds, the lab is checked and applied, as at the end of a file.
 func (s *Session) ExecChunk(ctx context.Context, f *syntax.File) (starlark.Value, error) {
-	if !s.repl {
-		// ExecREPLChunk sees no predeclared names, only globals: merge
-		// them, letting the file's own names win.
-		g := make(starlark.StringDict, len(s.predeclared)+len(s.Globals))
-		for k, v := range s.predeclared {
-			g[k] = v
-		}
-		for k, v := range s.Globals {
-			g[k] = v
-		}
-		s.Globals, s.repl = g, true
-	}
+	s.REPLGlobals()
 	result := starlark.Value(starlark.None)
 	err := s.run(ctx, func() error {
 		if len(f.Stmts) == 1 {
@@ -201,6 +190,26 @@ func (s *Session) ExecChunk(ctx context.Context, f *syntax.File) (starlark.Value
 		return nil, err
 	}
 	return result, s.Sync(ctx)
+}
+
+// REPLGlobals returns the globals that REPL chunks run in: the predeclared
+// names and the globals of the file run before, if any, merged on first use
+// with the file's own names winning. The map is the session's own (it is
+// Globals from then on): a REPL may add names of its own to it, and
+// restore it after a failed chunk.
+func (s *Session) REPLGlobals() starlark.StringDict {
+	if !s.repl {
+		// ExecREPLChunk sees no predeclared names, only globals.
+		g := make(starlark.StringDict, len(s.predeclared)+len(s.Globals))
+		for k, v := range s.predeclared {
+			g[k] = v
+		}
+		for k, v := range s.Globals {
+			g[k] = v
+		}
+		s.Globals, s.repl = g, true
+	}
+	return s.Globals
 }
 
 // run runs fn on the session's thread with ctx as the builtins' context;

@@ -20,13 +20,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// envInside marks a process that runs inside a sandbox made by Run: "new"
-// in the first process, which prepares the sandbox, and "ready" in it and
-// every process it starts.
-const envInside = "NSSCRIPT_SANDBOX"
+// EnvInside is the environment variable that marks a process inside a
+// sandbox made by Run: "new" in the first process, which prepares the
+// sandbox, and "ready" in it and every process it starts. A program that
+// starts nsscript with an environment of its own making passes it on, or
+// the child makes a sandbox of its own.
+const EnvInside = "NSSCRIPT_SANDBOX"
 
 // Inside reports whether this process runs inside a sandbox.
-func Inside() bool { return os.Getenv(envInside) != "" }
+func Inside() bool { return os.Getenv(EnvInside) != "" }
 
 // Run calls fn inside a sandbox and returns its exit code. Outside a
 // sandbox it re-executes this program inside a new one and returns the
@@ -34,7 +36,7 @@ func Inside() bool { return os.Getenv(envInside) != "" }
 // When the sandbox cannot be made (not root), fn runs as it is, outside any
 // sandbox: callers that need one check Inside.
 func Run(fn func() int) int {
-	switch os.Getenv(envInside) {
+	switch os.Getenv(EnvInside) {
 	case "ready":
 		return fn()
 	case "new":
@@ -42,7 +44,7 @@ func Run(fn func() int) int {
 			fmt.Fprintf(os.Stderr, "sandbox: %v\n", err)
 			return 2
 		}
-		os.Setenv(envInside, "ready")
+		os.Setenv(EnvInside, "ready")
 		return fn()
 	}
 	if os.Geteuid() != 0 {
@@ -65,7 +67,7 @@ func reexec() (int, error) {
 	}
 	cmd := exec.Command(self, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), envInside+"=new")
+	cmd.Env = append(os.Environ(), EnvInside+"=new")
 	// Go makes every mount private in the child when it unshares the mount
 	// namespace, so nothing mounted inside propagates back to the machine.
 	cmd.SysProcAttr = &syscall.SysProcAttr{

@@ -89,11 +89,17 @@ func (l *Lab) shell(s *shellScript) {
 		s.cmd(execIn(c.NS, "sysctl", "-qw", c.Key+"="+c.Value)...)
 	}
 
-	// IPv6 addresses skip duplicate address detection, so they are usable
-	// as soon as the script ends, as they are after `nsscript run`.
+	// IPv4 addresses get their subnet's broadcast address, as nsscript
+	// gives them; IPv6 addresses skip duplicate address detection, so they
+	// are usable as soon as the script ends, as they are after `nsscript
+	// run`.
 	s.section("addresses")
 	for _, a := range l.Addrs {
-		args := []string{"addr", "add", a.Prefix.String(), "dev", a.Dev}
+		args := []string{"addr", "add", a.Prefix.String()}
+		if a.Prefix.Addr().Is4() && a.Prefix.Bits() < 31 {
+			args = append(args, "brd", "+")
+		}
+		args = append(args, "dev", a.Dev)
 		if a.Prefix.Addr().Is6() {
 			args = append(args, "nodad")
 		}

@@ -99,8 +99,8 @@ ip link add r-s netns r type veth peer name s-r netns s
 ip link add h0 mtu 9000 type veth peer name p0 mtu 9000 netns r
 ip -n r link set p0 master br0
 ip netns exec r sysctl -qw net.ipv6.conf.all.forwarding=1
-ip -n r addr add 10.0.0.1/24 dev r-s
-ip -n s addr add 10.0.0.2/24 dev s-r
+ip -n r addr add 10.0.0.1/24 brd + dev r-s
+ip -n s addr add 10.0.0.2/24 brd + dev s-r
 ip -n r addr add fd00::1/64 dev br0 nodad
 ip -n r link set r-s up
 ip -n s link set s-r up

@@ -13,8 +13,8 @@ ip -n blue link set lo up
 ip link add red-blue netns red type veth peer name blue-red netns blue
 
 # addresses
-ip -n red addr add 10.0.0.1/24 dev red-blue
-ip -n blue addr add 10.0.0.2/24 dev blue-red
+ip -n red addr add 10.0.0.1/24 brd + dev red-blue
+ip -n blue addr add 10.0.0.2/24 brd + dev blue-red
 
 # links up
 ip -n red link set red-blue up

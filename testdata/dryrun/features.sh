@@ -28,16 +28,16 @@ ip netns exec r2 sysctl -qw net.ipv6.conf.all.forwarding=1
 ip netns exec r2 sysctl -qw 'net.ipv4.ping_group_range=0 2147483647'
 
 # addresses
-ip -n r1 addr add 10.10.0.1/24 dev lan0
+ip -n r1 addr add 10.10.0.1/24 brd + dev lan0
 ip -n r1 addr add fd00:10::1/64 dev lan0 nodad
-ip -n r1 addr add 10.20.0.1/30 dev r1-r2
-ip -n r2 addr add 10.20.0.2/30 dev r2-r1
-ip -n r2 addr add 10.30.0.2/30 dev r2-host
-ip addr add 10.30.0.1/30 dev host-r2
-ip -n a-rather-long-namespace addr add 192.0.2.1/24 dev a-rather--9552d
+ip -n r1 addr add 10.20.0.1/30 brd + dev r1-r2
+ip -n r2 addr add 10.20.0.2/30 brd + dev r2-r1
+ip -n r2 addr add 10.30.0.2/30 brd + dev r2-host
+ip addr add 10.30.0.1/30 brd + dev host-r2
+ip -n a-rather-long-namespace addr add 192.0.2.1/24 brd + dev a-rather--9552d
 ip -n a-rather-long-namespace addr add fd00:99::1/64 dev a-rather--9552d nodad
-ip addr add 192.0.2.2/24 dev host-a-ra-95039
-ip -n r1 addr add 10.10.1.1/24 dev lan0
+ip addr add 192.0.2.2/24 brd + dev host-a-ra-95039
+ip -n r1 addr add 10.10.1.1/24 brd + dev lan0
 
 # links up
 ip -n r1 link set r1-r2 up

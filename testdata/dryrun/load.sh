@@ -23,10 +23,10 @@ ip link add m3-br-lab netns m3 type veth peer name br-lab-m3
 ip link set br-lab-m3 master br-lab
 
 # addresses
-ip addr add 172.31.7.254/24 dev br-lab
-ip -n m1 addr add 172.31.7.1/24 dev m1-br-lab
-ip -n m2 addr add 172.31.7.2/24 dev m2-br-lab
-ip -n m3 addr add 172.31.7.3/24 dev m3-br-lab
+ip addr add 172.31.7.254/24 brd + dev br-lab
+ip -n m1 addr add 172.31.7.1/24 brd + dev m1-br-lab
+ip -n m2 addr add 172.31.7.2/24 brd + dev m2-br-lab
+ip -n m3 addr add 172.31.7.3/24 brd + dev m3-br-lab
 
 # links up
 ip -n m1 link set m1-br-lab up

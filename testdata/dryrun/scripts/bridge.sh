@@ -22,11 +22,11 @@ ip link set veth-blue-br master br-0
 ip link add uplink type veth peer name eth0 netns internet
 
 # addresses
-ip addr add 192.168.15.5/24 dev br-0
-ip -n red addr add 192.168.15.1/24 dev veth-red
-ip -n blue addr add 192.168.15.2/24 dev veth-blue
-ip addr add 203.0.113.1/24 dev uplink
-ip -n internet addr add 203.0.113.2/24 dev eth0
+ip addr add 192.168.15.5/24 brd + dev br-0
+ip -n red addr add 192.168.15.1/24 brd + dev veth-red
+ip -n blue addr add 192.168.15.2/24 brd + dev veth-blue
+ip addr add 203.0.113.1/24 brd + dev uplink
+ip -n internet addr add 203.0.113.2/24 brd + dev eth0
 
 # links up
 ip -n red link set veth-red up

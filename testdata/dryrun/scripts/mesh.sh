@@ -22,18 +22,18 @@ ip link add h2-h4 netns h2 type veth peer name h4-h2 netns h4
 ip link add h3-h4 netns h3 type veth peer name h4-h3 netns h4
 
 # addresses
-ip -n h1 addr add 10.1.2.1/30 dev h1-h2
-ip -n h2 addr add 10.1.2.2/30 dev h2-h1
-ip -n h1 addr add 10.1.3.1/30 dev h1-h3
-ip -n h3 addr add 10.1.3.2/30 dev h3-h1
-ip -n h1 addr add 10.1.4.1/30 dev h1-h4
-ip -n h4 addr add 10.1.4.2/30 dev h4-h1
-ip -n h2 addr add 10.2.3.1/30 dev h2-h3
-ip -n h3 addr add 10.2.3.2/30 dev h3-h2
-ip -n h2 addr add 10.2.4.1/30 dev h2-h4
-ip -n h4 addr add 10.2.4.2/30 dev h4-h2
-ip -n h3 addr add 10.3.4.1/30 dev h3-h4
-ip -n h4 addr add 10.3.4.2/30 dev h4-h3
+ip -n h1 addr add 10.1.2.1/30 brd + dev h1-h2
+ip -n h2 addr add 10.1.2.2/30 brd + dev h2-h1
+ip -n h1 addr add 10.1.3.1/30 brd + dev h1-h3
+ip -n h3 addr add 10.1.3.2/30 brd + dev h3-h1
+ip -n h1 addr add 10.1.4.1/30 brd + dev h1-h4
+ip -n h4 addr add 10.1.4.2/30 brd + dev h4-h1
+ip -n h2 addr add 10.2.3.1/30 brd + dev h2-h3
+ip -n h3 addr add 10.2.3.2/30 brd + dev h3-h2
+ip -n h2 addr add 10.2.4.1/30 brd + dev h2-h4
+ip -n h4 addr add 10.2.4.2/30 brd + dev h4-h2
+ip -n h3 addr add 10.3.4.1/30 brd + dev h3-h4
+ip -n h4 addr add 10.3.4.2/30 brd + dev h4-h3
 ip -n h1 addr add 10.255.0.1/32 dev h1-h2
 ip -n h2 addr add 10.255.0.2/32 dev h2-h1
 ip -n h3 addr add 10.255.0.3/32 dev h3-h1

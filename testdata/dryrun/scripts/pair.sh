@@ -13,8 +13,8 @@ ip -n blue link set lo up
 ip link add veth-red netns red type veth peer name veth-blue netns blue
 
 # addresses
-ip -n red addr add 10.0.1.0/16 dev veth-red
-ip -n blue addr add 10.0.2.0/16 dev veth-blue
+ip -n red addr add 10.0.1.0/16 brd + dev veth-red
+ip -n blue addr add 10.0.2.0/16 brd + dev veth-blue
 
 # links up
 ip -n red link set veth-red up

@@ -1,0 +1,646 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/coreos/go-iptables/iptables"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"nsscript/topo"
+)
+
+// ipForward is the sysctl masquerade turns on.
+const ipForward = "net.ipv4.ip_forward"
+
+// syncer applies the resources of one Sync.
+type syncer struct {
+	a     *Applier
+	lab   *topo.Lab // the whole lab, for lookups
+	todo  *topo.Lab // what this Sync applies
+	conns conns
+	// hostNames holds the names of the host's links, listed once per Sync
+	// before creating links there, to refuse foreign names before
+	// journaling anything.
+	hostNames map[string]bool
+}
+
+func (s *syncer) run(ctx context.Context) error {
+	steps := []func(context.Context) error{
+		s.createNetns,
+		s.openConns,
+		s.createBridges,
+		s.createVeths,
+		s.setSysctls,
+		s.addAddrs,
+		s.linksUp,
+		s.addRoutes,
+		s.addMasquerades,
+		s.waitReady,
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// begin journals a change about to be made. When the journal cannot be
+// written, the change must not be made.
+func (s *syncer) begin(r record) (int, error) {
+	seq, err := s.a.j.add(r)
+	if err != nil {
+		s.a.j.fail(seq)
+	}
+	return seq, err
+}
+
+func (s *syncer) createNetns(ctx context.Context) error {
+	if len(s.todo.Netns) == 0 {
+		return nil
+	}
+	if err := prepareNetnsDir(); err != nil {
+		n := s.todo.Netns[0]
+		return &Error{n.Pos, "netns " + n.Name, why(err)}
+	}
+	// One thread makes every namespace in turn: unshare moves it into a
+	// new one, which a bind mount names, and whose netlink socket is
+	// opened while the thread is there.
+	return onThread(func(t *thread) error {
+		for _, n := range s.todo.Netns {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c, err := s.newNetns(t, n)
+			if err != nil {
+				return &Error{n.Pos, "netns " + n.Name, why(err)}
+			}
+			s.conns[n.Name] = c
+		}
+		return nil
+	})
+}
+
+func (s *syncer) newNetns(t *thread, n *topo.Netns) (*nsConn, error) {
+	path := netnsPath(n.Name)
+	if _, err := os.Lstat(path); err == nil {
+		return nil, taken(path)
+	}
+	seq, err := s.begin(record{Op: opNetns, Pos: n.Pos.String(), Name: n.Name})
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	if err != nil {
+		s.a.j.fail(seq)
+		if errors.Is(err, unix.EEXIST) {
+			return nil, taken(path)
+		}
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	unix.Close(fd)
+	if err := t.unshare(); err != nil {
+		os.Remove(path)
+		s.a.j.fail(seq)
+		return nil, err
+	}
+	if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
+		os.Remove(path)
+		s.a.j.fail(seq)
+		return nil, fmt.Errorf("bind-mounting the new namespace on %s: %w", path, err)
+	}
+	// The namespace exists now; what fails below leaves it to be undone.
+	c := &nsConn{ns: n.Name}
+	if c.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+		return nil, fmt.Errorf("opening netlink in the new namespace: %w", why(err))
+	}
+	// The loopback is always the first interface of a namespace.
+	if err := c.nl.LinkSetUp(linkRef(1)); err != nil {
+		c.close()
+		return nil, fmt.Errorf("bringing lo up: %w", err)
+	}
+	// Links made here get no duplicate address detection: their
+	// link-local addresses are usable at once.
+	if err := noDAD("default"); err != nil {
+		c.close()
+		return nil, fmt.Errorf("turning duplicate address detection off: %w", err)
+	}
+	return c, nil
+}
+
+// openConns opens every namespace this Sync touches that is not open yet.
+func (s *syncer) openConns(context.Context) error {
+	var names []string
+	t := s.todo
+	for _, b := range t.Bridges {
+		names = append(names, b.NS)
+	}
+	for _, v := range t.Veths {
+		names = append(names, v.A.NS, v.B.NS)
+	}
+	for _, x := range t.Addrs {
+		names = append(names, x.NS)
+	}
+	for _, x := range t.Routes {
+		names = append(names, x.NS)
+	}
+	for _, x := range t.Masquerades {
+		names = append(names, x.NS)
+	}
+	for _, x := range t.Sysctls {
+		names = append(names, x.NS)
+	}
+	return s.conns.open(names, false)
+}
+
+// checkFree refuses an interface name that something else has in the host.
+// In the lab's own namespaces every name is the lab's, which topo keeps
+// unique.
+func (s *syncer) checkFree(ns, name string) error {
+	if ns != topo.Host {
+		return nil
+	}
+	if s.hostNames == nil {
+		links, err := listLinks(s.conns[topo.Host].nl)
+		if err != nil {
+			return fmt.Errorf("listing the host's interfaces: %w", err)
+		}
+		s.hostNames = map[string]bool{}
+		for _, l := range links {
+			s.hostNames[l.Attrs().Name] = true
+		}
+	}
+	if s.hostNames[name] {
+		return taken(fmt.Sprintf("interface %s in the host", name))
+	}
+	return nil
+}
+
+// index returns the index of interface name in ns.
+func (s *syncer) index(ns, name string) (int, error) {
+	if i, ok := s.a.ifindex[ifKey{ns, name}]; ok {
+		return i, nil
+	}
+	l, err := s.conns[ns].nl.LinkByName(name)
+	if err != nil {
+		if isNotFound(err) {
+			return 0, explain(unix.ENODEV, "interface %s is missing from %s; was it deleted behind nsscript's back?", name, where(ns))
+		}
+		return 0, fmt.Errorf("looking up interface %s in %s: %w", name, where(ns), err)
+	}
+	s.a.ifindex[ifKey{ns, name}] = l.Attrs().Index
+	return l.Attrs().Index, nil
+}
+
+// created registers a link the lab just made, and learns its index.
+func (s *syncer) created(ns, name string, l netlink.Link) (int, error) {
+	if i := l.Attrs().Index; i != 0 {
+		s.a.ifindex[ifKey{ns, name}] = i
+		return i, nil
+	}
+	return s.index(ns, name)
+}
+
+// mark gives a link in the host the lab's alias, which proves it the lab's
+// when it is to be deleted, and turns duplicate address detection off on
+// it, as the lab's namespaces do for all their links.
+func (s *syncer) mark(ns, name string, index int) error {
+	if ns != topo.Host {
+		return nil
+	}
+	if err := s.conns[ns].nl.LinkSetAlias(linkRef(index), s.a.alias); err != nil {
+		return fmt.Errorf("setting its alias %q: %w", s.a.alias, err)
+	}
+	if err := noDAD(name); err != nil {
+		return fmt.Errorf("turning duplicate address detection off: %w", err)
+	}
+	return nil
+}
+
+func linkExists(err error, name, ns string) error {
+	if errors.Is(err, unix.EEXIST) {
+		return taken(fmt.Sprintf("interface %s in %s", name, where(ns)))
+	}
+	return why(err)
+}
+
+func (s *syncer) createBridges(ctx context.Context) error {
+	for _, b := range s.todo.Bridges {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.bridge(b); err != nil {
+			return &Error{b.Pos, fmt.Sprintf("bridge %s (%s)", b.Name, where(b.NS)), err}
+		}
+	}
+	return nil
+}
+
+func (s *syncer) bridge(b *topo.Bridge) error {
+	if err := s.checkFree(b.NS, b.Name); err != nil {
+		return err
+	}
+	seq, err := s.begin(record{Op: opBridge, Pos: b.Pos.String(), NS: b.NS, Name: b.Name})
+	if err != nil {
+		return err
+	}
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU = b.Name, b.MTU
+	br := &netlink.Bridge{LinkAttrs: attrs}
+	if err := s.conns[b.NS].nl.LinkAdd(br); err != nil {
+		s.a.j.fail(seq)
+		return linkExists(err, b.Name, b.NS)
+	}
+	index, err := s.created(b.NS, b.Name, br)
+	if err != nil {
+		return err
+	}
+	return s.mark(b.NS, b.Name, index)
+}
+
+func (s *syncer) createVeths(ctx context.Context) error {
+	for _, v := range s.todo.Veths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.veth(v); err != nil {
+			return &Error{v.Pos, fmt.Sprintf("veth %s (%s)", v.A.Name, where(v.A.NS)), err}
+		}
+	}
+	return nil
+}
+
+func (s *syncer) veth(v *topo.Veth) error {
+	for _, e := range []topo.End{v.A, v.B} {
+		if err := s.checkFree(e.NS, e.Name); err != nil {
+			return err
+		}
+	}
+	ca, cb := s.conns[v.A.NS], s.conns[v.B.NS]
+	seq, err := s.begin(record{Op: opVeth, Pos: v.Pos.String(), NS: v.A.NS, Name: v.A.Name, PeerNS: v.B.NS, Peer: v.B.Name})
+	if err != nil {
+		return err
+	}
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU = v.A.Name, v.MTU
+	veth := netlink.NewVeth(attrs)
+	veth.PeerName, veth.PeerMTU = v.B.Name, uint32(v.MTU)
+	if v.B.NS != v.A.NS {
+		// The peer is born in its namespace: its name only needs to be
+		// free there, and nothing is moved later.
+		err = cb.withFD(func(fd int) error {
+			veth.PeerNamespace = netlink.NsFd(fd)
+			return ca.nl.LinkAdd(veth)
+		})
+	} else {
+		err = ca.nl.LinkAdd(veth)
+	}
+	if err != nil {
+		s.a.j.fail(seq)
+		if errors.Is(err, unix.EEXIST) {
+			if _, lerr := ca.nl.LinkByName(v.A.Name); lerr == nil {
+				return linkExists(err, v.A.Name, v.A.NS)
+			}
+			return linkExists(err, v.B.Name, v.B.NS)
+		}
+		return why(err)
+	}
+	ia, err := s.created(v.A.NS, v.A.Name, veth)
+	if err != nil {
+		return err
+	}
+	ib, err := s.index(v.B.NS, v.B.Name)
+	if err != nil {
+		return err
+	}
+	for _, e := range []struct {
+		end   topo.End
+		index int
+		c     *nsConn
+	}{{v.A, ia, ca}, {v.B, ib, cb}} {
+		if err := s.mark(e.end.NS, e.end.Name, e.index); err != nil {
+			return err
+		}
+		if e.end.Master == "" {
+			continue
+		}
+		master, err := s.index(e.end.NS, e.end.Master)
+		if err != nil {
+			return err
+		}
+		if err := e.c.nl.LinkSetMasterByIndex(linkRef(e.index), master); err != nil {
+			return fmt.Errorf("attaching %s to bridge %s: %w", e.end.Name, e.end.Master, why(err))
+		}
+	}
+	return nil
+}
+
+// inEach calls fn(i) for every i with the calling thread in namespace
+// nss[i]: first those of the host, then, on one locked thread that visits
+// each namespace once, the others. The order of calls within a namespace is
+// kept.
+func (s *syncer) inEach(ctx context.Context, nss []string, fn func(i int) error) error {
+	var order []string
+	groups := map[string][]int{}
+	for i, ns := range nss {
+		if groups[ns] == nil {
+			order = append(order, ns)
+		}
+		groups[ns] = append(groups[ns], i)
+	}
+	for _, i := range groups[topo.Host] {
+		if err := fn(i); err != nil {
+			return err
+		}
+	}
+	if len(order) == 1 && order[0] == topo.Host {
+		return nil
+	}
+	return onThread(func(t *thread) error {
+		for _, ns := range order {
+			if ns == topo.Host {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err := s.conns[ns].withFD(func(fd int) error {
+				if err := t.enter(fd); err != nil {
+					return err
+				}
+				for _, i := range groups[ns] {
+					if err := fn(i); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *syncer) setSysctls(ctx context.Context) error {
+	scs := s.todo.Sysctls
+	if len(scs) == 0 {
+		return nil
+	}
+	nss := make([]string, len(scs))
+	for i, sc := range scs {
+		nss[i] = sc.NS
+	}
+	return s.inEach(ctx, nss, func(i int) error {
+		sc := scs[i]
+		if err := s.sysctl(sc.NS, sc.Key, sc.Value, sc.Pos); err != nil {
+			return &Error{sc.Pos, fmt.Sprintf("sysctl %s=%s (%s)", sc.Key, sc.Value, where(sc.NS)), err}
+		}
+		return nil
+	})
+}
+
+// sysctl sets key to value in the calling thread's namespace ns, recording
+// the value it had first. A key that has the value already is left alone.
+func (s *syncer) sysctl(ns, key, value string, pos topo.Pos) error {
+	old, err := readSysctl(key)
+	if errors.Is(err, unix.ENOENT) {
+		return explain(err, "there is no such sysctl in %s (%s does not exist); check the key, and that any interface it names exists by then", where(ns), sysctlPath(key))
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", sysctlPath(key), err)
+	}
+	if old == value {
+		return nil
+	}
+	seq, err := s.begin(record{Op: opSysctl, Pos: pos.String(), NS: ns, Key: key, Old: &old, Value: value})
+	if err != nil {
+		return err
+	}
+	if err := writeSysctl(key, value); err != nil {
+		s.a.j.fail(seq)
+		if errors.Is(err, unix.EINVAL) {
+			return explain(err, "the kernel refused the value %q (it was %q): %v", value, old, err)
+		}
+		return fmt.Errorf("writing %s: %w", sysctlPath(key), why(err))
+	}
+	return nil
+}
+
+func (s *syncer) addAddrs(ctx context.Context) error {
+	for _, ad := range s.todo.Addrs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.addr(ad); err != nil {
+			return &Error{ad.Pos, fmt.Sprintf("address %s on %s (%s)", ad.Prefix, ad.Dev, where(ad.NS)), err}
+		}
+	}
+	return nil
+}
+
+func (s *syncer) addr(ad *topo.Addr) error {
+	index, err := s.index(ad.NS, ad.Dev)
+	if err != nil {
+		return err
+	}
+	seq, err := s.begin(record{Op: opAddr, Pos: ad.Pos.String(), NS: ad.NS, Dev: ad.Dev, Addr: ad.Prefix.String()})
+	if err != nil {
+		return err
+	}
+	if err := s.conns[ad.NS].nl.AddrAdd(linkRef(index), nlAddr(ad.Prefix)); err != nil {
+		s.a.j.fail(seq)
+		if errors.Is(err, unix.EEXIST) {
+			return taken(fmt.Sprintf("address %s on %s", ad.Prefix.Addr(), ad.Dev))
+		}
+		return why(err)
+	}
+	return nil
+}
+
+// nlAddr is the netlink form of an interface address. IPv6 addresses skip
+// duplicate address detection, so they are usable at once.
+func nlAddr(p netip.Prefix) *netlink.Addr {
+	a := &netlink.Addr{IPNet: ipNet(p)}
+	if p.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// linksUp brings up the veth ends, then the bridges, now that every port is
+// attached.
+func (s *syncer) linksUp(ctx context.Context) error {
+	up := func(ns, name string, pos topo.Pos, what string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		index, err := s.index(ns, name)
+		if err == nil {
+			err = s.conns[ns].nl.LinkSetUp(linkRef(index))
+		}
+		if err != nil {
+			return &Error{pos, fmt.Sprintf("%s %s (%s)", what, name, where(ns)), fmt.Errorf("bringing it up: %w", why(err))}
+		}
+		return nil
+	}
+	for _, v := range s.todo.Veths {
+		for _, e := range []topo.End{v.A, v.B} {
+			if err := up(e.NS, e.Name, v.Pos, "veth"); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range s.todo.Bridges {
+		if err := up(b.NS, b.Name, b.Pos, "bridge"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *syncer) addRoutes(ctx context.Context) error {
+	for _, r := range s.todo.Routes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.route(r); err != nil {
+			return &Error{r.Pos, "route " + describeRoute(r.Dst.String(), viaString(r.Via), r.Dev, r.NS), err}
+		}
+	}
+	return nil
+}
+
+func viaString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func describeRoute(dst, via, dev, ns string) string {
+	s := dst
+	if via != "" {
+		s += " via " + via
+	}
+	if dev != "" {
+		s += " dev " + dev
+	}
+	return s + " (" + where(ns) + ")"
+}
+
+func (s *syncer) route(r *topo.Route) error {
+	rt, err := s.nlRoute(r.NS, r.Dst, r.Via, r.Dev, r.Metric)
+	if err != nil {
+		return err
+	}
+	seq, err := s.begin(record{Op: opRoute, Pos: r.Pos.String(), NS: r.NS, Dst: r.Dst.String(), Via: viaString(r.Via), Dev: r.Dev, Metric: r.Metric})
+	if err != nil {
+		return err
+	}
+	if err := s.conns[r.NS].nl.RouteAdd(rt); err != nil {
+		s.a.j.fail(seq)
+		switch {
+		case errors.Is(err, unix.EEXIST):
+			return taken(fmt.Sprintf("a route to %s in %s", r.Dst, where(r.NS)))
+		case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH):
+			return explain(err, "gateway %s is not reachable in %s: no interface there is up with an address in its subnet", r.Via, where(r.NS))
+		}
+		return why(err)
+	}
+	return nil
+}
+
+// nlRoute is the netlink form of a route in the main table.
+func (s *syncer) nlRoute(ns string, dst netip.Prefix, via netip.Addr, dev string, metric int) (*netlink.Route, error) {
+	rt := &netlink.Route{Dst: ipNet(dst), Priority: metric, Family: unix.AF_INET}
+	if dst.Addr().Is6() {
+		rt.Family = unix.AF_INET6
+	}
+	if via.IsValid() {
+		rt.Gw = via.AsSlice()
+	}
+	if dev != "" {
+		index, err := s.index(ns, dev)
+		if err != nil {
+			return nil, err
+		}
+		rt.LinkIndex = index
+	}
+	return rt, nil
+}
+
+// masqueradeRule is the rule spec of a masquerade, after `-A POSTROUTING`.
+func masqueradeRule(src netip.Prefix, out, comment string) []string {
+	rule := []string{"-s", src.String()}
+	if out != "" {
+		rule = append(rule, "-o", out)
+	}
+	return append(rule, "-m", "comment", "--comment", comment, "-j", "MASQUERADE")
+}
+
+func (s *syncer) addMasquerades(ctx context.Context) error {
+	ms := s.todo.Masquerades
+	if len(ms) == 0 {
+		return nil
+	}
+	ipt, err := iptables.New()
+	if err != nil {
+		m := ms[0]
+		return &Error{m.Pos, "masquerade " + m.Src.String(), fmt.Errorf("masquerade needs the iptables command: %w; install iptables", err)}
+	}
+	nss := make([]string, len(ms))
+	for i, m := range ms {
+		nss[i] = m.NS
+	}
+	return s.inEach(ctx, nss, func(i int) error {
+		m := ms[i]
+		if err := s.masquerade(ipt, m); err != nil {
+			op := "masquerade " + m.Src.String()
+			if m.Out != "" {
+				op += " out " + m.Out
+			}
+			return &Error{m.Pos, op + " (" + where(m.NS) + ")", err}
+		}
+		return nil
+	})
+}
+
+// masquerade turns forwarding on and adds the rule, in the calling thread's
+// namespace.
+func (s *syncer) masquerade(ipt *iptables.IPTables, m *topo.Masquerade) error {
+	declared := false
+	for _, sc := range s.lab.Sysctls {
+		declared = declared || (sc.NS == m.NS && sc.Key == ipForward)
+	}
+	if !declared {
+		// The script did not say: forwarding on, as masquerade promises.
+		if err := s.sysctl(m.NS, ipForward, "1", m.Pos); err != nil {
+			return fmt.Errorf("turning forwarding on: %w", err)
+		}
+	}
+	rule := masqueradeRule(m.Src, m.Out, s.a.alias)
+	seq, err := s.begin(record{Op: opIptables, Pos: m.Pos.String(), NS: m.NS, Table: "nat", Chain: "POSTROUTING", Rule: rule})
+	if err != nil {
+		return err
+	}
+	if err := ipt.Append("nat", "POSTROUTING", rule...); err != nil {
+		s.a.j.fail(seq)
+		return fmt.Errorf("adding the iptables rule: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,414 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-iptables/iptables"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"nsscript/topo"
+)
+
+// Down removes the lab named lab from the kernel, following the journal in
+// <stateDir>/<lab>/ (stateDir "" means StateDir()), and then removes that
+// directory. It works whatever state the run that built the lab ended in,
+// even killed in the middle of a change. It returns when everything is gone,
+// or an error, and then keeps the journal so that a later Down can finish.
+// For a lab that is not up, it returns an error matching ErrNotUp.
+func Down(ctx context.Context, stateDir, lab string) error {
+	if err := checkLabName(lab); err != nil {
+		return err
+	}
+	if stateDir == "" {
+		stateDir = StateDir()
+	}
+	dir := filepath.Join(stateDir, lab)
+	notUp := &stateError{fmt.Sprintf("lab %s is not up (%s holds no journal)", lab, dir), ErrNotUp}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return notUp
+	}
+	lock, err := lockLab(dir, lab)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	recs, err := readJournal(filepath.Join(dir, journalFile))
+	if errors.Is(err, os.ErrNotExist) {
+		// A directory without a journal holds nothing: a run that stopped
+		// before its first change.
+		if rerr := removeState(dir); rerr != nil {
+			return rerr
+		}
+		return notUp
+	}
+	if err != nil {
+		return fmt.Errorf("lab %s: %w", lab, err)
+	}
+	if _, err := hostNS(); err != nil {
+		return err
+	}
+	// A run that did not finish may have died between creating a link and
+	// marking it: only its last record can be in that state.
+	inflight := -1
+	if m, merr := readMeta(dir); (merr != nil || m.Finished == nil) && len(recs) > 0 {
+		inflight = recs[len(recs)-1].Seq
+	}
+	trust := func(seq int) bool { return seq == inflight }
+	if err := undo(ctx, lab, liveRecords(recs), trust); err != nil {
+		return fmt.Errorf("lab %s is not completely down: %w; run `nsscript down %s` again once the cause is fixed", lab, err, lab)
+	}
+	return removeState(dir)
+}
+
+// undoer reverses journaled changes.
+type undoer struct {
+	alias string
+	// trust says whether a host link that lacks the lab's alias may be
+	// taken for the one record seq created.
+	trust func(seq int) bool
+	conns conns
+	// dying holds the namespaces being deleted: whatever is inside them
+	// goes with them.
+	dying map[string]bool
+	// wait lists the links that die with a dying namespace but live in
+	// another one: the kernel removes them asynchronously.
+	wait []waitLink
+	ipt  *iptables.IPTables
+}
+
+type waitLink struct {
+	ns, name string
+	seq      int
+}
+
+// undo reverses the changes of recs, which are live records in journal
+// order, and waits until what it removed is gone.
+func undo(ctx context.Context, lab string, recs []record, trust func(int) bool) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	u := &undoer{alias: topo.RuleComment(lab), trust: trust, conns: conns{}, dying: map[string]bool{}}
+	defer u.conns.close()
+	return u.run(ctx, recs)
+}
+
+func (u *undoer) run(ctx context.Context, recs []record) error {
+	for _, r := range recs {
+		if r.Op == opNetns {
+			u.dying[r.Name] = true
+		}
+	}
+	var names []string
+	for _, r := range recs {
+		switch r.Op {
+		case opNetns:
+		case opVeth:
+			for _, ns := range []string{r.NS, r.PeerNS} {
+				if !u.dying[ns] {
+					names = append(names, ns)
+				}
+			}
+		default:
+			if !u.dying[r.NS] {
+				names = append(names, r.NS)
+			}
+		}
+	}
+	// A lab namespace that is gone already has nothing left to undo.
+	if err := u.conns.open(names, true); err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range slices.Backward(recs) {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if err := u.undoOne(r); err != nil {
+			errs = append(errs, fmt.Errorf("%s: undoing %s: %w", posOf(r), describe(r), err))
+		}
+	}
+	for _, r := range slices.Backward(recs) {
+		if r.Op == opNetns {
+			if err := removeNetns(r.Name); err != nil {
+				errs = append(errs, fmt.Errorf("%s: deleting netns %s: %w", posOf(r), r.Name, err))
+			}
+		}
+	}
+	if err := u.waitGone(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func posOf(r record) string {
+	if r.Pos == "" {
+		return "-"
+	}
+	return r.Pos
+}
+
+// describe names the change of a record, for messages.
+func describe(r record) string {
+	switch r.Op {
+	case opNetns:
+		return "netns " + r.Name
+	case opBridge:
+		return fmt.Sprintf("bridge %s (%s)", r.Name, where(r.NS))
+	case opVeth:
+		return fmt.Sprintf("veth %s (%s)", r.Name, where(r.NS))
+	case opAddr:
+		return fmt.Sprintf("address %s on %s (%s)", r.Addr, r.Dev, where(r.NS))
+	case opRoute:
+		return "route " + describeRoute(r.Dst, r.Via, r.Dev, r.NS)
+	case opSysctl:
+		return fmt.Sprintf("sysctl %s (%s)", r.Key, where(r.NS))
+	case opIptables:
+		return fmt.Sprintf("iptables rule -t %s -A %s %s (%s)", r.Table, r.Chain, strings.Join(r.Rule, " "), where(r.NS))
+	}
+	return r.Op
+}
+
+func (u *undoer) undoOne(r record) error {
+	switch r.Op {
+	case opBridge:
+		if u.dying[r.NS] {
+			return nil
+		}
+		return u.deleteLink(r, r.NS, r.Name)
+	case opVeth:
+		if u.dying[r.NS] || u.dying[r.PeerNS] {
+			for _, e := range [][2]string{{r.NS, r.Name}, {r.PeerNS, r.Peer}} {
+				if !u.dying[e[0]] {
+					u.wait = append(u.wait, waitLink{e[0], e[1], r.Seq})
+				}
+			}
+			return nil
+		}
+		// Deleting one end deletes the pair. An end in a lab namespace
+		// needs no proof of ownership; prefer it.
+		if r.NS == topo.Host && r.PeerNS != topo.Host {
+			return u.deleteLink(r, r.PeerNS, r.Peer)
+		}
+		return u.deleteLink(r, r.NS, r.Name)
+	case opAddr:
+		if u.dying[r.NS] {
+			return nil
+		}
+		return u.deleteAddr(r)
+	case opRoute:
+		if u.dying[r.NS] {
+			return nil
+		}
+		return u.deleteRoute(r)
+	case opSysctl:
+		if u.dying[r.NS] || r.Old == nil {
+			return nil
+		}
+		c := u.conns[r.NS]
+		if c == nil {
+			return nil
+		}
+		return inNS(c, func() error {
+			err := writeSysctl(r.Key, *r.Old)
+			if errors.Is(err, unix.ENOENT) {
+				// It belonged to an interface that is gone.
+				return nil
+			}
+			return err
+		})
+	case opIptables:
+		if u.dying[r.NS] {
+			return nil
+		}
+		c := u.conns[r.NS]
+		if c == nil {
+			return nil
+		}
+		if u.ipt == nil {
+			ipt, err := iptables.New()
+			if err != nil {
+				return fmt.Errorf("removing it needs the iptables command: %w", err)
+			}
+			u.ipt = ipt
+		}
+		return inNS(c, func() error {
+			return u.ipt.DeleteIfExists(r.Table, r.Chain, r.Rule...)
+		})
+	}
+	return nil
+}
+
+// owns reports whether link l, found in the host under the name record r
+// gave, is the one r created.
+func (u *undoer) owns(r int, l netlink.Link) bool {
+	alias := l.Attrs().Alias
+	return alias == u.alias || (alias == "" && u.trust(r))
+}
+
+func (u *undoer) deleteLink(r record, ns, name string) error {
+	c := u.conns[ns]
+	if c == nil {
+		return nil
+	}
+	l, err := c.nl.LinkByName(name)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ns == topo.Host && !u.owns(r.Seq, l) {
+		// Not ours any more: someone deleted the lab's and reused the name.
+		return nil
+	}
+	if err := c.nl.LinkDel(l); err != nil && !isNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func (u *undoer) deleteAddr(r record) error {
+	c := u.conns[r.NS]
+	if c == nil {
+		return nil
+	}
+	p, err := netip.ParsePrefix(r.Addr)
+	if err != nil {
+		return fmt.Errorf("journal: bad address %q", r.Addr)
+	}
+	l, err := c.nl.LinkByName(r.Dev)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = c.nl.AddrDel(l, nlAddr(p))
+	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+func (u *undoer) deleteRoute(r record) error {
+	c := u.conns[r.NS]
+	if c == nil {
+		return nil
+	}
+	dst, err := netip.ParsePrefix(r.Dst)
+	if err != nil {
+		return fmt.Errorf("journal: bad destination %q", r.Dst)
+	}
+	rt := &netlink.Route{Dst: ipNet(dst), Priority: r.Metric, Family: unix.AF_INET}
+	if dst.Addr().Is6() {
+		rt.Family = unix.AF_INET6
+	}
+	if r.Via != "" {
+		via, err := netip.ParseAddr(r.Via)
+		if err != nil {
+			return fmt.Errorf("journal: bad gateway %q", r.Via)
+		}
+		rt.Gw = via.AsSlice()
+	}
+	if r.Dev != "" {
+		l, err := c.nl.LinkByName(r.Dev)
+		if isNotFound(err) {
+			return nil // the route went with its interface
+		}
+		if err != nil {
+			return err
+		}
+		rt.LinkIndex = l.Attrs().Index
+	}
+	err = c.nl.RouteDel(rt)
+	if errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	return err
+}
+
+// Waiting for the kernel to finish deleting namespaces: how long without
+// any progress before deleting what is left by hand, and how long without
+// progress after that before giving up.
+var (
+	stallTimeout = 5 * time.Second
+	giveUp       = 60 * time.Second
+)
+
+const pollMax = 50 * time.Millisecond
+
+// waitGone waits until the links in u.wait are gone. A namespace is freed
+// once nothing holds it; when something does (a process started inside
+// it), its veth peers would stay, so after a stall they are deleted here.
+func (u *undoer) waitGone(ctx context.Context) error {
+	pending := u.wait
+	delay := time.Millisecond
+	lastProgress := time.Now()
+	forced := false
+	for len(pending) > 0 {
+		byNS := map[string]map[string]netlink.Link{}
+		var left []waitLink
+		for _, w := range pending {
+			c := u.conns[w.ns]
+			if c == nil {
+				continue
+			}
+			links, ok := byNS[w.ns]
+			if !ok {
+				list, err := listLinks(c.nl)
+				if err != nil {
+					return fmt.Errorf("listing the interfaces of %s: %w", where(w.ns), err)
+				}
+				links = map[string]netlink.Link{}
+				for _, l := range list {
+					links[l.Attrs().Name] = l
+				}
+				byNS[w.ns] = links
+			}
+			l := links[w.name]
+			if l == nil || (w.ns == topo.Host && !u.owns(w.seq, l)) {
+				continue
+			}
+			left = append(left, w)
+		}
+		if len(left) < len(pending) {
+			lastProgress = time.Now()
+		}
+		pending = left
+		if len(pending) == 0 {
+			break
+		}
+		switch stalled := time.Since(lastProgress); {
+		case forced && stalled > giveUp:
+			var names []string
+			for _, w := range pending {
+				names = append(names, fmt.Sprintf("%s (%s)", w.name, where(w.ns)))
+			}
+			return fmt.Errorf("interfaces still there %v after their namespaces were deleted: %s", giveUp, strings.Join(names, ", "))
+		case !forced && stalled > stallTimeout:
+			// Deleting the lab's end deletes the pair, synchronously.
+			for _, w := range pending {
+				if l := byNS[w.ns][w.name]; l != nil {
+					u.conns[w.ns].nl.LinkDel(l)
+				}
+			}
+			forced, lastProgress = true, time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, pollMax)
+	}
+	return nil
+}
