@@ -94,7 +94,7 @@ func lockLab(dir, lab string) (*os.File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening the lock of lab %s: %w", lab, err)
 		}
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err := flockOrphaned(f, dir); err != nil {
 			f.Close()
 			if errors.Is(err, unix.EWOULDBLOCK) {
 				who := "another nsscript"
@@ -115,6 +115,28 @@ func lockLab(dir, lab string) (*os.File, error) {
 		f.Close()
 	}
 	return nil, fmt.Errorf("lab %s: its state directory %s keeps changing; is another nsscript removing it?", lab, dir)
+}
+
+// orphanWait is how long a lock whose recorded owner is dead may stay held:
+// a run killed between fork and exec of a child (iptables, exec()) leaves
+// the child holding the lock until its exec closes it.
+const orphanWait = 3 * time.Second
+
+// flockOrphaned takes the lock on f without waiting, unless the process
+// recorded in dir's meta is dead: then the lock can only be held for a
+// moment by its orphaned child, and it waits up to orphanWait.
+func flockOrphaned(f *os.File, dir string) error {
+	deadline := time.Now().Add(orphanWait)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		if m, merr := readMeta(dir); merr != nil || alive(m.PID) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // removeState removes a lab's state directory. The caller holds its lock.
