@@ -200,7 +200,11 @@ func help(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kw
 		}
 	}
 	if t, ok := typeDocs[x.Type()]; ok {
-		_, err := fmt.Fprintf(w, "%s is a %s; its attributes:\n%s\n", x, x.Type(), indent(t))
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(x.Type()[0])) {
+			article = "an"
+		}
+		_, err := fmt.Fprintf(w, "%s is %s %s; its attributes:\n%s\n", x, article, x.Type(), indent(t))
 		return starlark.None, err
 	}
 	if d, ok := DocOf(x.Type()); ok {

@@ -12,7 +12,7 @@ import (
 
 // show() prints the lab declared so far as tables; net() is the same.
 func show(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := unpackArgs(fn.Name(), args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	s, err := stateFor(thread, fn)

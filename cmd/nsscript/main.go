@@ -4,6 +4,7 @@
 //	nsscript run lab.star --dry-run  print the equivalent shell script
 //	nsscript ls                      list the labs that are up
 //	nsscript down lab                remove everything the lab created
+//	nsscript repl                    build a lab statement by statement
 //
 // Run `nsscript help` for the whole reference.
 package main
@@ -58,6 +59,6 @@ that and nothing else, even after a crash.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newDownCmd(), newLsCmd())
+	root.AddCommand(newRunCmd(), newDownCmd(), newLsCmd(), newReplCmd())
 	return root
 }
