@@ -362,6 +362,7 @@ func CheckSysctlKey(key string) error {
 // with dev= given). It returns the first problem found, positioned at the
 // offending call.
 func (l *Lab) Check() error {
+	var byNS map[string][]*Addr // built on the first route with a gateway
 	for _, r := range l.Routes {
 		if !r.Via.IsValid() {
 			continue
@@ -372,36 +373,53 @@ func (l *Lab) Check() error {
 			}
 			continue
 		}
-		var subnets []string
-		found := false
-		for _, a := range l.Addrs {
-			if a.NS != r.NS || a.Prefix.Addr().Is4() != r.Via.Is4() {
-				continue
-			}
-			if r.Dev != "" && a.Dev != r.Dev {
-				continue
-			}
-			subnets = append(subnets, a.Prefix.Masked().String()+" on "+a.Dev)
-			if a.Prefix.Masked().Contains(r.Via) {
-				found = true
-				break
+		if byNS == nil {
+			byNS = make(map[string][]*Addr, len(l.Netns)+1)
+			for _, a := range l.Addrs {
+				byNS[a.NS] = append(byNS[a.NS], a)
 			}
 		}
-		if found {
-			continue
+		if !gatewayReachable(r, byNS[r.NS]) {
+			return gatewayError(r, byNS[r.NS])
 		}
-		where := "any subnet"
-		if r.Dev != "" {
-			where = "a subnet of " + r.Dev
-		}
-		have := "it has no addresses of that family"
-		if len(subnets) > 0 {
-			have = "its subnets: " + strings.Join(subnets, ", ")
-		}
-		return &Error{r.Pos, fmt.Sprintf("route: gateway %s is not in %s of namespace %s (%s); use a gateway inside one of them, or add an address in the gateway's subnet first",
-			r.Via, where, NSName(r.NS), have)}
 	}
 	return nil
+}
+
+// onLink reports whether a is an address of r's family on the interface
+// r goes through (any, when r names none).
+func onLink(r *Route, a *Addr) bool {
+	return a.Prefix.Addr().Is4() == r.Via.Is4() && (r.Dev == "" || a.Dev == r.Dev)
+}
+
+// gatewayReachable reports whether r's gateway lies in the subnet of one
+// of addrs, the addresses of r's namespace.
+func gatewayReachable(r *Route, addrs []*Addr) bool {
+	for _, a := range addrs {
+		if onLink(r, a) && a.Prefix.Masked().Contains(r.Via) {
+			return true
+		}
+	}
+	return false
+}
+
+func gatewayError(r *Route, addrs []*Addr) error {
+	var subnets []string
+	for _, a := range addrs {
+		if onLink(r, a) {
+			subnets = append(subnets, a.Prefix.Masked().String()+" on "+a.Dev)
+		}
+	}
+	where := "any subnet"
+	if r.Dev != "" {
+		where = "a subnet of " + r.Dev
+	}
+	have := "it has no addresses of that family"
+	if len(subnets) > 0 {
+		have = "its subnets: " + strings.Join(subnets, ", ")
+	}
+	return &Error{r.Pos, fmt.Sprintf("route: gateway %s is not in %s of namespace %s (%s); use a gateway inside one of them, or add an address in the gateway's subnet first",
+		r.Via, where, NSName(r.NS), have)}
 }
 
 // EndName derives a name for a veth end in namespace ns that faces peer:
