@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -21,6 +22,11 @@ type Backend interface {
 	// and returns its output and exit code. err is for failing to run the
 	// command at all, not for a non-zero exit.
 	Exec(ctx context.Context, ns string, argv []string, stdin io.Reader) (stdout, stderr []byte, code int, err error)
+	// Probe sends count ICMP echo requests for each probe, each waiting
+	// up to timeout for its reply, and returns one result per probe in
+	// order. Probes run concurrently, a bounded number at a time. A
+	// probe that cannot run says why in its result's Err.
+	Probe(ctx context.Context, probes []topo.Probe, count int, timeout time.Duration) []topo.ProbeResult
 }
 
 // State is what the builtins of one Starlark thread work on. Attach it to a
@@ -88,8 +94,13 @@ func Predeclared() starlark.StringDict {
 		starlark.NewBuiltin("show", show),
 		starlark.NewBuiltin("net", show),
 		starlark.NewBuiltin("help", help),
-		// Builtins that observe the live network (ping) go here; like
-		// exec, they call syncNow before acting.
+		starlark.NewBuiltin("static_neighbors", staticNeighbors),
+		// Builtins that observe the live network; like exec, they call
+		// syncNow before acting.
+		starlark.NewBuiltin("ping", ping),
+		starlark.NewBuiltin("pingall", pingall),
+		starlark.NewBuiltin("expect_reach", expectReach),
+		starlark.NewBuiltin("expect_no_reach", expectNoReach),
 	} {
 		d[b.Name()] = b
 	}

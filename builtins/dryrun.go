@@ -3,6 +3,8 @@ package builtins
 import (
 	"context"
 	"io"
+	"strings"
+	"time"
 
 	"nsscript/topo"
 )
@@ -10,8 +12,10 @@ import (
 // DryRun is the Backend of `--dry-run`: instead of changing the network it
 // writes to W a POSIX sh script that would. Each Sync prints the commands
 // for what the lab declared since the previous one; each Exec prints the
-// command line and reports an empty output and exit code 0. The first
-// output starts with the script's header, naming the lab.
+// command line and reports an empty output and exit code 0; each Probe
+// prints a ping(8) command per probe (see topo.PingLine) and reports what
+// the script expects: every request answered, none for ExpectNoReach. The
+// first output starts with the script's header, naming the lab.
 type DryRun struct {
 	W io.Writer
 
@@ -46,6 +50,30 @@ func (d *DryRun) Exec(ctx context.Context, ns string, argv []string, stdin io.Re
 	}
 	_, err = io.WriteString(d.W, "\n"+topo.ExecLine(ns, argv)+"\n")
 	return nil, nil, 0, err
+}
+
+// Probe prints the ping command of each probe and reports the answer the
+// script expects.
+func (d *DryRun) Probe(ctx context.Context, probes []topo.Probe, count int, timeout time.Duration) []topo.ProbeResult {
+	results := make([]topo.ProbeResult, len(probes))
+	var b strings.Builder
+	for i, p := range probes {
+		b.WriteString(topo.PingLine(p, count, timeout) + "\n")
+		results[i] = topo.ProbeResult{Sent: count, Received: count}
+		if p.Expect == topo.ExpectNoReach {
+			results[i].Received = 0
+		}
+	}
+	err := d.start("")
+	if err == nil {
+		_, err = io.WriteString(d.W, "\n"+b.String())
+	}
+	if err != nil {
+		for i := range results {
+			results[i].Err = err
+		}
+	}
+	return results
 }
 
 func (d *DryRun) start(name string) error {

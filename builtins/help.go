@@ -46,18 +46,18 @@ var docs = []Doc{
 	},
 	{
 		Name:      "bridge",
-		Params:    []string{"name", "addr", "ns", "mtu"},
-		Signature: "bridge(name, addr=None, ns=host, mtu=None) -> bridge",
+		Params:    []string{"name", "addr", "ns", "mtu", "mac"},
+		Signature: "bridge(name, addr=None, ns=host, mtu=None, mac=None) -> bridge",
 		Summary:   "a Linux bridge in ns, up once its ports exist",
-		Text:      "addr is a CIDR string such as \"192.168.15.5/24\", or a list of them, for\nthe bridge's own addresses. mtu is 68 to 65535. The value has .name, .ns\nand .addrs; pass it to veth() to add a port.",
+		Text:      "addr is a CIDR string such as \"192.168.15.5/24\", or a list of them, for\nthe bridge's own addresses. mtu is 68 to 65535. mac is its Ethernet\naddress; by default one derived from the lab's, namespace's and bridge's\nnames. The value has .name, .ns, .addrs and .mac; pass it to veth() to\nadd a port.",
 		Example:   "br = bridge(\"br0\", addr=\"192.168.15.5/24\")\nveth(netns(\"red\"), br, addr=\"192.168.15.1/24\")",
 	},
 	{
 		Name:      "veth",
-		Params:    []string{"a", "b", "name", "peer", "addr", "peer_addr", "mtu"},
-		Signature: "veth(a, b, name=None, peer=None, addr=None, peer_addr=None, mtu=None) -> veth",
+		Params:    []string{"a", "b", "name", "peer", "addr", "peer_addr", "mtu", "mac", "peer_mac"},
+		Signature: "veth(a, b, name=None, peer=None, addr=None, peer_addr=None, mtu=None, mac=None, peer_mac=None) -> veth",
 		Summary:   "a veth pair, one end in a and the other in b, both up",
-		Text:      "a and b are each a netns (host included) or a bridge, whose end becomes a\nport of the bridge. name and peer name the ends; by default they are\n\"<local>-<remote>\", such as \"red-blue\" in red and \"blue-red\" in blue.\naddr and peer_addr are a CIDR string or a list of them for each end. The\nvalue has .a and .b, the ends, each with .name, .ns, .peer, .addrs and\n.bridge.",
+		Text:      "a and b are each a netns (host included) or a bridge, whose end becomes a\nport of the bridge. name and peer name the ends; by default they are\n\"<local>-<remote>\", such as \"red-blue\" in red and \"blue-red\" in blue.\naddr and peer_addr are a CIDR string or a list of them for each end; mac\nand peer_mac their Ethernet addresses (by default derived from the lab's,\nnamespace's and interface's names, the same on every run). The value has\n.a and .b, the ends, each with .name, .ns, .peer, .addrs, .bridge and\n.mac.",
 		Example:   "v = veth(red, blue, addr=\"10.0.0.1/24\", peer_addr=\"10.0.0.2/24\")\nv.a.name    # \"red-blue\"",
 	},
 	{
@@ -99,6 +99,46 @@ var docs = []Doc{
 		Summary:   "apply the lab so far, then run a command in ns",
 		Text:      "cmd is a string, run with /bin/sh -c, or a list of strings. The result\nhas .stdout, .stderr and .code, and is true when .code is 0. With\ncheck=True a non-zero exit code is an error.",
 		Example:   "r = exec(red, \"ping -c 1 10.0.0.2\", check=False)\nprint(r.code, r.stdout)",
+	},
+	{
+		Name:      "static_neighbors",
+		Params:    []string{},
+		Signature: "static_neighbors()",
+		Summary:   "permanent ARP/NDP entries between all stations of each segment",
+		Text:      "Gives every interface that carries addresses (a bridge, or a veth end that\nis no bridge port) a permanent neighbour entry for each address of every\nother such interface on its segment (the same veth pair, or the same\nbridge), of the families it has addresses of, like Mininet's staticArp().\nCovers what is declared so far; call it again after adding more. The\nkernel's neighbour tables are shared by all namespaces and hold 1024\nlearnt entries by default (gc_thresh3), so a full mesh of more than about\n32 namespaces on one segment needs it: permanent entries do not count.",
+		Example:   "hosts = [netns(\"h%d\" % i) for i in range(1, 101)]\n...\nstatic_neighbors()\nprint(pingall())",
+	},
+	{
+		Name:      "ping",
+		Params:    []string{"src", "dst", "count", "timeout"},
+		Signature: "ping(src, dst, count=1, timeout=\"1s\") -> bool",
+		Summary:   "apply the lab so far, then: does dst answer ICMP echo from src?",
+		Text:      "src is a netns (host included). dst is an address string, or a netns,\nbridge or veth end, meaning its first address. Sends count echo requests,\none after the other, each waiting up to timeout (\"1s\", \"250ms\" or a\nnumber of seconds) for its reply; true when at least one is answered.\nNo ping binary is used: nsscript sends the requests itself.",
+		Example:   "if not ping(red, blue):\n    print(exec(red, \"ip route\").stdout)",
+	},
+	{
+		Name:      "pingall",
+		Params:    []string{"nodes", "count", "timeout"},
+		Signature: "pingall(nodes=None, count=1, timeout=\"1s\") -> reachability",
+		Summary:   "ping every ordered pair of namespaces at once; prints as a matrix",
+		Text:      "nodes is a list of netns; by default every namespace of the lab that has\nan address. Each one pings the first address of every other, all pairs\nconcurrently. The result is true when every pair answered, has .sent,\n.received, .pairs and .failed (a list of (src, dst) names), and prints\nlike Mininet's pingall: a line \"h1 -> h2 X h4\" per node, X where no\nanswer came, then \"*** Results: 0% dropped (12/12 received)\".",
+		Example:   "r = pingall()\nprint(r)\nif not r:\n    fail(\"unreachable: %s\" % r.failed)",
+	},
+	{
+		Name:      "expect_reach",
+		Params:    []string{"src", "dst", "count", "timeout"},
+		Signature: "expect_reach(src, dst, count=1, timeout=\"1s\")",
+		Summary:   "fail the script unless dst answers ICMP echo from src",
+		Text:      "src is a netns or a list of them; dst an address string, a netns, bridge\nor veth end (its first address), or a list of these. Every pair must\nanswer at least one of count echo requests; pairs of a namespace with\nitself are skipped. A failure names each pair, what it saw and the line:\n  lab.star:9:1: expect_reach: red → 10.0.0.9: 0 of 1 echo requests answered within 1s",
+		Example:   "expect_reach(red, blue)\nexpect_reach([red, blue], \"203.0.113.2\")",
+	},
+	{
+		Name:      "expect_no_reach",
+		Params:    []string{"src", "dst", "count", "timeout"},
+		Signature: "expect_no_reach(src, dst, count=1, timeout=\"1s\")",
+		Summary:   "fail the script if dst answers ICMP echo from src (isolation)",
+		Text:      "Arguments as for expect_reach. Passes when no echo request of any pair is\nanswered: a firewall dropped it, or there is no route. Each pair costs\nthe whole timeout, so a short one (\"200ms\") keeps tests fast.",
+		Example:   "exec(guest, \"iptables -A INPUT -p icmp -j DROP\")\nexpect_no_reach([red, blue], guest)",
 	},
 	{
 		Name:      "show",
@@ -160,11 +200,12 @@ func Docs() []Doc { return append([]Doc(nil), docs...) }
 
 // typeDocs describes the attributes of the lab's values, for help(value).
 var typeDocs = map[string]string{
-	"netns":       ".name   the namespace's name, \"host\" for host",
-	"bridge":      ".name   the bridge's name\n.ns     the netns it is in\n.addrs  its addresses, a list of CIDR strings",
-	"veth":        ".a  the end in the first namespace (an iface)\n.b  the end in the second",
-	"iface":       ".name    the interface's name\n.ns      the netns it is in\n.peer    the other end of the pair\n.addrs   its addresses, a list of CIDR strings\n.bridge  the bridge it is a port of, or None",
-	"exec_result": ".stdout  what the command wrote to stdout\n.stderr  what it wrote to stderr\n.code    its exit code (true when 0)",
+	"netns":        ".name   the namespace's name, \"host\" for host",
+	"bridge":       ".name   the bridge's name\n.ns     the netns it is in\n.addrs  its addresses, a list of CIDR strings\n.mac    its Ethernet address",
+	"veth":         ".a  the end in the first namespace (an iface)\n.b  the end in the second",
+	"iface":        ".name    the interface's name\n.ns      the netns it is in\n.peer    the other end of the pair\n.addrs   its addresses, a list of CIDR strings\n.bridge  the bridge it is a port of, or None\n.mac     its Ethernet address",
+	"reachability": ".sent      echo requests sent\n.received  echo requests answered\n.pairs     (src, dst) pairs probed\n.failed    the pairs that got no answer, a list of (src, dst) names\ntrue when every pair answered; print() shows the matrix",
+	"exec_result":  ".stdout  what the command wrote to stdout\n.stderr  what it wrote to stderr\n.code    its exit code (true when 0)",
 }
 
 // help(x=None) prints the list of builtins, or the reference of one.
@@ -198,6 +239,11 @@ func help(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kw
 				return starlark.None, writeDoc(w, d)
 			}
 		}
+	}
+	if r, ok := x.(*Reachability); ok {
+		// Its String is the whole matrix: name it by its summary.
+		_, err := fmt.Fprintf(w, "pingall's result (%s) is a reachability; its attributes:\n%s\n", r.Summary(), indent(typeDocs[r.Type()]))
+		return starlark.None, err
 	}
 	if t, ok := typeDocs[x.Type()]; ok {
 		article := "a"

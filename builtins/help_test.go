@@ -73,7 +73,7 @@ func TestHelp(t *testing.T) {
 
 	for _, src := range []string{`help(veth)`, `help("veth")`} {
 		out = output(t, src)
-		for _, w := range []string{"veth(a, b, name=None, peer=None, addr=None, peer_addr=None, mtu=None) -> veth\n",
+		for _, w := range []string{"veth(a, b, name=None, peer=None, addr=None, peer_addr=None, mtu=None, mac=None, peer_mac=None) -> veth\n",
 			"\nExample:\n    v = veth(red, blue, "} {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s lacks %q:\n%s", src, w, out)

@@ -91,11 +91,13 @@ func (b Bridge) Truth() starlark.Bool { return true }
 // Hash hashes the bridge's namespace and name.
 func (b Bridge) Hash() (uint32, error) { return hashString("bridge", b.br.NS, b.br.Name), nil }
 
-// Attr returns the attribute name: .name, .ns or .addrs.
+// Attr returns the attribute name: .name, .ns, .addrs or .mac.
 func (b Bridge) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "name":
 		return starlark.String(b.br.Name), nil
+	case "mac":
+		return starlark.String(b.br.MAC.String()), nil
 	case "ns":
 		return Netns{b.br.NS}, nil
 	case "addrs":
@@ -105,7 +107,7 @@ func (b Bridge) Attr(name string) (starlark.Value, error) {
 }
 
 // AttrNames lists the attributes of a Bridge.
-func (b Bridge) AttrNames() []string { return []string{"addrs", "name", "ns"} }
+func (b Bridge) AttrNames() []string { return []string{"addrs", "mac", "name", "ns"} }
 
 // Veth is a veth pair recorded by veth().
 type Veth struct {
@@ -186,12 +188,15 @@ func (i Iface) Hash() (uint32, error) {
 	return hashString("iface", e.NS, e.Name), nil
 }
 
-// Attr returns the attribute name: .name, .ns, .peer, .addrs or .bridge.
+// Attr returns the attribute name: .name, .ns, .peer, .addrs, .bridge or
+// .mac.
 func (i Iface) Attr(name string) (starlark.Value, error) {
 	e := i.End()
 	switch name {
 	case "name":
 		return starlark.String(e.Name), nil
+	case "mac":
+		return starlark.String(e.MAC.String()), nil
 	case "ns":
 		return Netns{e.NS}, nil
 	case "peer":
@@ -208,7 +213,7 @@ func (i Iface) Attr(name string) (starlark.Value, error) {
 }
 
 // AttrNames lists the attributes of an Iface.
-func (i Iface) AttrNames() []string { return []string{"addrs", "bridge", "name", "ns", "peer"} }
+func (i Iface) AttrNames() []string { return []string{"addrs", "bridge", "mac", "name", "ns", "peer"} }
 
 // addrList returns the addresses declared so far on interface dev of ns, as
 // a new list of CIDR strings.

@@ -2,24 +2,27 @@ package builtins
 
 import (
 	"fmt"
+	"net"
 
 	"go.starlark.net/starlark"
 
 	"nsscript/topo"
 )
 
-// veth(a, b, name=None, peer=None, addr=None, peer_addr=None, mtu=None)
-// declares a veth pair between two endpoints.
+// veth(a, b, name=None, peer=None, addr=None, peer_addr=None, mtu=None,
+// mac=None, peer_mac=None) declares a veth pair between two endpoints.
 func veth(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		a, b         endpoint
 		name, peer   string
 		addrA, addrB CIDRs
 		mtu          = mtuUnset
+		macA, macB   macAddr
 	)
 	if err := unpackArgs(fn.Name(), args, kwargs,
 		"a", &a, "b", &b, "name??", &name, "peer??", &peer,
-		"addr??", &addrA, "peer_addr??", &addrB, "mtu??", &mtu); err != nil {
+		"addr??", &addrA, "peer_addr??", &addrB, "mtu??", &mtu,
+		"mac??", &macA, "peer_mac??", &macB); err != nil {
 		return nil, err
 	}
 	s, err := stateFor(thread, fn)
@@ -51,8 +54,8 @@ func veth(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kw
 	}
 
 	v := &topo.Veth{
-		A:   topo.End{NS: a.ns, Name: name, Master: a.master},
-		B:   topo.End{NS: b.ns, Name: peer, Master: b.master},
+		A:   topo.End{NS: a.ns, Name: name, Master: a.master, MAC: net.HardwareAddr(macA)},
+		B:   topo.End{NS: b.ns, Name: peer, Master: b.master, MAC: net.HardwareAddr(macB)},
 		MTU: m,
 		Pos: pos,
 	}

@@ -188,6 +188,10 @@ func (f *fakeBackend) Exec(ctx context.Context, ns string, argv []string, stdin 
 	return []byte("out"), []byte(f.stderr), f.code, f.execErr
 }
 
+func (f *fakeBackend) Probe(ctx context.Context, probes []topo.Probe, count int, timeout time.Duration) []topo.ProbeResult {
+	return make([]topo.ProbeResult, len(probes))
+}
+
 // kernelError is how the kernel layer may report a failure about one
 // resource: with its position and the errno beneath.
 type kernelError struct {

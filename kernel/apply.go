@@ -39,6 +39,7 @@ func (s *syncer) run(ctx context.Context) error {
 		s.setSysctls,
 		s.addAddrs,
 		s.linksUp,
+		s.addNeighbors,
 		s.addRoutes,
 		s.addMasquerades,
 		s.waitReady,
@@ -159,6 +160,9 @@ func (s *syncer) openConns(context.Context) error {
 	for _, x := range t.Sysctls {
 		names = append(names, x.NS)
 	}
+	for _, x := range t.Neighbors {
+		names = append(names, x.NS)
+	}
 	return s.conns.open(names, false)
 }
 
@@ -254,7 +258,7 @@ func (s *syncer) bridge(b *topo.Bridge) error {
 		return err
 	}
 	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU = b.Name, b.MTU
+	attrs.Name, attrs.MTU, attrs.HardwareAddr = b.Name, b.MTU, b.MAC
 	br := &netlink.Bridge{LinkAttrs: attrs}
 	if err := s.conns[b.NS].nl.LinkAdd(br); err != nil {
 		s.a.j.fail(seq)
@@ -291,9 +295,9 @@ func (s *syncer) veth(v *topo.Veth) error {
 		return err
 	}
 	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU = v.A.Name, v.MTU
+	attrs.Name, attrs.MTU, attrs.HardwareAddr = v.A.Name, v.MTU, v.A.MAC
 	veth := netlink.NewVeth(attrs)
-	veth.PeerName, veth.PeerMTU = v.B.Name, uint32(v.MTU)
+	veth.PeerName, veth.PeerMTU, veth.PeerHardwareAddr = v.B.Name, uint32(v.MTU), v.B.MAC
 	if v.B.NS != v.A.NS {
 		// The peer is born in its namespace: its name only needs to be
 		// free there, and nothing is moved later.
@@ -511,6 +515,66 @@ func (s *syncer) linksUp(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// addNeighbors adds the permanent neighbour entries, in the lab's order,
+// once their links are up (bringing a link down flushes its entries). A
+// journal record covers each run of entries on one interface; the entries
+// replace whatever the kernel had learnt for those addresses, which can
+// only be the lab's own, since every interface they are on is.
+func (s *syncer) addNeighbors(ctx context.Context) error {
+	ns := s.todo.Neighbors
+	for start := 0; start < len(ns); {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := start + 1
+		for end < len(ns) && ns[end].NS == ns[start].NS && ns[end].Dev == ns[start].Dev {
+			end++
+		}
+		if err := s.neighbors(ns[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// neighbors adds entries that are all on one interface.
+func (s *syncer) neighbors(entries []*topo.Neighbor) error {
+	first := entries[0]
+	fail := func(n *topo.Neighbor, err error) error {
+		return &Error{n.Pos, fmt.Sprintf("neighbour %s lladdr %s on %s (%s)", n.Addr, n.MAC, n.Dev, where(n.NS)), err}
+	}
+	index, err := s.index(first.NS, first.Dev)
+	if err != nil {
+		return fail(first, err)
+	}
+	rec := record{Op: opNeigh, Pos: first.Pos.String(), NS: first.NS, Dev: first.Dev}
+	for _, n := range entries {
+		rec.Neighs = append(rec.Neighs, neighEntry{Addr: n.Addr.String(), MAC: n.MAC.String()})
+	}
+	if _, err := s.begin(rec); err != nil {
+		return fail(first, err)
+	}
+	nl := s.conns[first.NS].nl
+	for _, n := range entries {
+		if err := nl.NeighSet(nlNeigh(index, n.Addr, n.MAC)); err != nil {
+			// The record stays live: undoing deletes the entries that
+			// were made and finds the others missing.
+			return fail(n, why(err))
+		}
+	}
+	return nil
+}
+
+// nlNeigh is the netlink form of a permanent neighbour entry.
+func nlNeigh(index int, addr netip.Addr, mac net.HardwareAddr) *netlink.Neigh {
+	family := unix.AF_INET
+	if addr.Is6() {
+		family = unix.AF_INET6
+	}
+	return &netlink.Neigh{LinkIndex: index, Family: family, State: netlink.NUD_PERMANENT, IP: addr.AsSlice(), HardwareAddr: mac}
 }
 
 func (s *syncer) addRoutes(ctx context.Context) error {

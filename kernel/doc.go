@@ -1,14 +1,17 @@
 // Package kernel applies a topo.Lab to Linux, in-process, and removes it
 // again: network namespaces, bridges, veth pairs, addresses, routes,
-// sysctls and masquerade rules. Everything goes through netlink and system
-// calls; the only program it runs is iptables(8), for masquerade rules.
+// permanent neighbour entries, sysctls and masquerade rules. Everything
+// goes through netlink and system calls; the only program it runs is
+// iptables(8), for masquerade rules. Probe checks reachability with ICMP
+// echo requests sent from inside the lab's namespaces (package icmp).
 //
 // # Use
 //
 // Open takes a lab's lock and starts its journal; Sync applies whatever the
 // lab declared since the previous Sync (a script calls it at its end and
 // before each exec() or ping()); Exec runs a command in one of the lab's
-// namespaces; Close marks the lab up. On failure, Abort undoes the whole
+// namespaces; Probe sends echo requests between them, many pairs at once;
+// Close marks the lab up. On failure, Abort undoes the whole
 // run and RollbackTo undoes everything after a Savepoint (the REPL's undo of
 // one failed statement). Down tears a lab down from its journal, from
 // another process, at any time, even after the run that built it was
@@ -26,10 +29,11 @@
 //     journal that names everything it may have created. A record says what
 //     is about to be made: {"seq":3,"op":"veth","pos":"lab.star:7:1",
 //     "ns":"red","name":"red-br0","peer":"br0-red"}. Ops are netns, bridge,
-//     veth, addr, route, sysctl (with "old", the value read before writing)
-//     and iptables (with the exact rule spec). A sysctl that has the value
-//     asked for already is neither written nor journaled. Two ops amend
-//     earlier ones:
+//     veth, addr, route, sysctl (with "old", the value read before writing),
+//     iptables (with the exact rule spec) and neigh (the permanent neighbour
+//     entries of one run of them on one interface: "neighs", each an
+//     address and its lladdr). A sysctl that has the value asked for
+//     already is neither written nor journaled. Two ops amend earlier ones:
 //     {"op":"fail","ref":N} says change N was not made (its system call
 //     failed), and {"op":"rollback","ref":N} says every change after N has
 //     been undone. A record is live unless amended so.
@@ -57,7 +61,22 @@
 // is the journal's last. Addresses and routes are deleted by their exact
 // specification, iptables rules by their exact rule spec (which includes
 // `-m comment --comment nsscript:LAB`), and sysctls are written back to the
-// value recorded before the lab changed them.
+// value recorded before the lab changed them. Permanent neighbour entries
+// are only ever made on the lab's own interfaces, so they replace whatever
+// the kernel had learnt there (which came from the lab's own traffic);
+// undoing deletes them entry by entry where their interface outlives the
+// undo (the host, or a namespace kept by RollbackTo), and otherwise lets
+// them go with it.
+//
+// # Link-layer addresses
+//
+// Every bridge and veth end is created with the MAC address the lab gives
+// it (IFLA_ADDRESS in the creating message, for a veth's peer too): one the
+// script chose, or one derived from the names of the lab, the namespace
+// and the interface (topo.DeriveMAC). A bridge so created keeps it
+// whatever ports join. So permanent neighbour entries can name their
+// peers' addresses before those exist, and every run, and the script
+// --dry-run prints, builds the same link layer.
 //
 // # Order
 //
@@ -65,7 +84,9 @@
 // down; veth pairs, each end born in its namespace (IFLA_NET_NS_FD on the
 // peer) and enslaved to its bridge; sysctls (before addresses, since some
 // decide what adding an address does); addresses, IPv6 ones with
-// IFA_F_NODAD so they are usable at once; veth ends up; bridges up; routes;
+// IFA_F_NODAD so they are usable at once; veth ends up; bridges up;
+// permanent neighbour entries (after the links are up, since bringing a
+// link down flushes its entries, permanent ones included); routes;
 // masquerade (ip_forward on in the namespace, then the rule); and last a
 // wait until the lab is ready. Enslaving a port costs more the more ports
 // an up bridge has, so bridges come up only once all their ports are

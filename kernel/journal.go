@@ -20,6 +20,7 @@ const (
 	opRoute    = "route"
 	opSysctl   = "sysctl"
 	opIptables = "iptables"
+	opNeigh    = "neigh"
 	opFail     = "fail"
 	opRollback = "rollback"
 )
@@ -54,9 +55,18 @@ type record struct {
 	Chain string   `json:"chain,omitempty"`
 	Rule  []string `json:"rule,omitempty"`
 
+	// neigh: NS, Dev, and the permanent entries added there, in order.
+	Neighs []neighEntry `json:"neighs,omitempty"`
+
 	// fail: the record whose change was not made. rollback: every change
 	// after Ref has been undone.
 	Ref int `json:"ref,omitempty"`
+}
+
+// neighEntry is one permanent neighbour entry of a neigh record.
+type neighEntry struct {
+	Addr string `json:"addr"`
+	MAC  string `json:"lladdr"`
 }
 
 // journal is the append-only file of a lab's changes, with a copy of its
@@ -172,6 +182,8 @@ type Counts struct {
 	Routes  int `json:"routes"`
 	Rules   int `json:"rules"`
 	Sysctls int `json:"sysctls"`
+	// Neighbors counts permanent neighbour entries.
+	Neighbors int `json:"neighbors"`
 }
 
 func countRecords(live []record) Counts {
@@ -192,6 +204,8 @@ func countRecords(live []record) Counts {
 			c.Rules++
 		case opSysctl:
 			c.Sysctls++
+		case opNeigh:
+			c.Neighbors += len(r.Neighs)
 		}
 	}
 	return c

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -171,6 +172,8 @@ func describe(r record) string {
 		return "route " + describeRoute(r.Dst, r.Via, r.Dev, r.NS)
 	case opSysctl:
 		return fmt.Sprintf("sysctl %s (%s)", r.Key, where(r.NS))
+	case opNeigh:
+		return fmt.Sprintf("%d neighbour entries on %s (%s)", len(r.Neighs), r.Dev, where(r.NS))
 	case opIptables:
 		return fmt.Sprintf("iptables rule -t %s -A %s %s (%s)", r.Table, r.Chain, strings.Join(r.Rule, " "), where(r.NS))
 	}
@@ -209,6 +212,11 @@ func (u *undoer) undoOne(r record) error {
 			return nil
 		}
 		return u.deleteRoute(r)
+	case opNeigh:
+		if u.dying[r.NS] {
+			return nil
+		}
+		return u.deleteNeighs(r)
 	case opSysctl:
 		if u.dying[r.NS] || r.Old == nil {
 			return nil
@@ -297,6 +305,37 @@ func (u *undoer) deleteAddr(r record) error {
 		return nil
 	}
 	return err
+}
+
+// deleteNeighs deletes the entries of a neigh record that are still there.
+// They go with their interface, so a missing interface leaves nothing to
+// do.
+func (u *undoer) deleteNeighs(r record) error {
+	c := u.conns[r.NS]
+	if c == nil {
+		return nil
+	}
+	l, err := c.nl.LinkByName(r.Dev)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range r.Neighs {
+		addr, aerr := netip.ParseAddr(e.Addr)
+		mac, merr := net.ParseMAC(e.MAC)
+		if aerr != nil || merr != nil {
+			errs = append(errs, fmt.Errorf("journal: bad neighbour entry %s %s", e.Addr, e.MAC))
+			continue
+		}
+		err := c.nl.NeighDel(nlNeigh(l.Attrs().Index, addr, mac))
+		if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, fmt.Errorf("%s: %w", e.Addr, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (u *undoer) deleteRoute(r record) error {

@@ -93,7 +93,8 @@ exec(a, "ip -br addr").code
 
 // save() in a live session writes a script that builds the same lab.
 func TestKernelSaveRebuilds(t *testing.T) {
-	withKernel, _ := kernelSession(t, "sv")
+	// Named as rebuild names its lab: MAC addresses derive from the name.
+	withKernel, _ := kernelSession(t, "t")
 	path := filepath.Join(t.TempDir(), "sv.star")
 	s := run(t, `br = bridge("sv-br", addr="10.78.0.1/24")
 for i in range(1, 3):

@@ -3,6 +3,7 @@ package topo
 import (
 	"fmt"
 	"hash/fnv"
+	"net"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
@@ -113,6 +114,17 @@ type index struct {
 	addrs   map[nsAddr]*Addr
 	routes  map[nsRoute]*Route
 	sysctls map[nsName]*Sysctl
+	macs    map[string]macOwner // by string(MAC)
+	neighs  map[nsNeigh]*Neighbor
+}
+
+type macOwner struct {
+	ns, name string
+	pos      Pos
+}
+type nsNeigh struct {
+	ns, dev string
+	addr    netip.Addr
 }
 
 type nsName struct{ ns, name string }
@@ -137,6 +149,8 @@ func (l *Lab) idx() *index {
 		addrs:   map[nsAddr]*Addr{},
 		routes:  map[nsRoute]*Route{},
 		sysctls: map[nsName]*Sysctl{},
+		macs:    map[string]macOwner{},
+		neighs:  map[nsNeigh]*Neighbor{},
 	}
 	for _, n := range l.Netns {
 		x.netns[n.Name] = n
@@ -144,10 +158,16 @@ func (l *Lab) idx() *index {
 	for _, b := range l.Bridges {
 		x.bridges[nsName{b.NS, b.Name}] = b
 		x.ifaces[nsName{b.NS, b.Name}] = b.Pos
+		x.macs[string(b.MAC)] = macOwner{b.NS, b.Name, b.Pos}
 	}
 	for _, v := range l.Veths {
 		x.ifaces[nsName{v.A.NS, v.A.Name}] = v.Pos
 		x.ifaces[nsName{v.B.NS, v.B.Name}] = v.Pos
+		x.macs[string(v.A.MAC)] = macOwner{v.A.NS, v.A.Name, v.Pos}
+		x.macs[string(v.B.MAC)] = macOwner{v.B.NS, v.B.Name, v.Pos}
+	}
+	for _, n := range l.Neighbors {
+		x.neighs[nsNeigh{n.NS, n.Dev, n.Addr}] = n
 	}
 	for _, a := range l.Addrs {
 		x.addrs[nsAddr{a.NS, a.Prefix.Addr()}] = a
@@ -218,11 +238,48 @@ func (l *Lab) AddBridge(b *Bridge) error {
 	if err := checkMTU(b.MTU); err != nil {
 		return err
 	}
+	mac, err := l.pickMAC(b.NS, b.Name, b.MAC)
+	if err != nil {
+		return err
+	}
+	b.MAC = mac
 	l.Bridges = append(l.Bridges, b)
 	x := l.idx()
 	x.bridges[nsName{b.NS, b.Name}] = b
 	x.ifaces[nsName{b.NS, b.Name}] = b.Pos
+	x.macs[string(b.MAC)] = macOwner{b.NS, b.Name, b.Pos}
 	return nil
+}
+
+// pickMAC returns the MAC address for a new interface name in ns: mac,
+// when the script gave one and no other interface of the lab has it, or
+// one derived from the names that no other interface has.
+func (l *Lab) pickMAC(ns, name string, mac net.HardwareAddr, also ...net.HardwareAddr) (net.HardwareAddr, error) {
+	taken := func(m net.HardwareAddr) (macOwner, bool) {
+		o, ok := l.idx().macs[string(m)]
+		for _, a := range also {
+			ok = ok || string(a) == string(m)
+		}
+		return o, ok
+	}
+	if mac != nil {
+		if err := CheckMAC(mac); err != nil {
+			return nil, err
+		}
+		if o, ok := taken(mac); ok {
+			if o.name == "" {
+				return nil, fmt.Errorf("MAC address %s is given to both ends of this veth; give each its own", mac)
+			}
+			return nil, fmt.Errorf("MAC address %s is taken by %s in namespace %s (declared at %s); give each interface its own", mac, o.name, NSName(o.ns), o.pos)
+		}
+		return mac, nil
+	}
+	for attempt := 0; ; attempt++ {
+		m := DeriveMAC(l.Name, ns, name, attempt)
+		if _, ok := taken(m); !ok {
+			return m, nil
+		}
+	}
 }
 
 func checkMTU(mtu int) error {
@@ -251,10 +308,26 @@ func (l *Lab) AddVeth(v *Veth) error {
 	if err := checkMTU(v.MTU); err != nil {
 		return err
 	}
+	// An explicit MAC of end B counts as taken while end A's is chosen.
+	var macB []net.HardwareAddr
+	if v.B.MAC != nil {
+		macB = append(macB, v.B.MAC)
+	}
+	macA, err := l.pickMAC(v.A.NS, v.A.Name, v.A.MAC, macB...)
+	if err != nil {
+		return err
+	}
+	macB2, err := l.pickMAC(v.B.NS, v.B.Name, v.B.MAC, macA)
+	if err != nil {
+		return err
+	}
+	v.A.MAC, v.B.MAC = macA, macB2
 	l.Veths = append(l.Veths, v)
 	x := l.idx()
 	x.ifaces[nsName{v.A.NS, v.A.Name}] = v.Pos
 	x.ifaces[nsName{v.B.NS, v.B.Name}] = v.Pos
+	x.macs[string(v.A.MAC)] = macOwner{v.A.NS, v.A.Name, v.Pos}
+	x.macs[string(v.B.MAC)] = macOwner{v.B.NS, v.B.Name, v.Pos}
 	return nil
 }
 
@@ -340,6 +413,33 @@ func (l *Lab) AddSysctl(s *Sysctl) error {
 	}
 	l.Sysctls = append(l.Sysctls, s)
 	l.idx().sysctls[nsName{s.NS, s.Key}] = s
+	return nil
+}
+
+// LookupNeighbor returns the neighbour entry for addr on interface dev of
+// ns, or nil.
+func (l *Lab) LookupNeighbor(ns, dev string, addr netip.Addr) *Neighbor {
+	return l.idx().neighs[nsNeigh{ns, dev, addr}]
+}
+
+// AddNeighbor declares a permanent neighbour entry on an interface of the
+// lab.
+func (l *Lab) AddNeighbor(n *Neighbor) error {
+	if !l.HasIface(n.NS, n.Dev) {
+		return fmt.Errorf("interface %q in namespace %s is not part of this lab", n.Dev, NSName(n.NS))
+	}
+	if !n.Addr.IsValid() || n.Addr.IsUnspecified() || n.Addr.IsMulticast() || n.Addr.IsLoopback() || n.Addr.Zone() != "" {
+		return fmt.Errorf("%s cannot have a neighbour entry; give a unicast address without a zone", n.Addr)
+	}
+	if err := CheckMAC(n.MAC); err != nil {
+		return err
+	}
+	k := nsNeigh{n.NS, n.Dev, n.Addr}
+	if old := l.idx().neighs[k]; old != nil {
+		return fmt.Errorf("a neighbour entry for %s on %s in namespace %s is already declared at %s", n.Addr, n.Dev, NSName(n.NS), old.Pos)
+	}
+	l.Neighbors = append(l.Neighbors, n)
+	l.idx().neighs[k] = n
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package topo
 
 import (
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -104,10 +105,18 @@ func lab(t *testing.T) *Lab {
 	l := &Lab{Name: "t"}
 	must(t, l.AddNetns(&Netns{Name: "r", Pos: pos(1)}))
 	must(t, l.AddNetns(&Netns{Name: "s", Pos: pos(2)}))
-	must(t, l.AddVeth(&Veth{A: End{NS: "r", Name: "r-s"}, B: End{NS: "s", Name: "s-r"}, Pos: pos(3)}))
+	must(t, l.AddVeth(&Veth{A: End{NS: "r", Name: "r-s", MAC: mac("02:00:00:00:00:01")}, B: End{NS: "s", Name: "s-r", MAC: mac("02:00:00:00:00:02")}, Pos: pos(3)}))
 	must(t, l.AddAddr(&Addr{NS: "r", Dev: "r-s", Prefix: netip.MustParsePrefix("10.0.0.1/24"), Pos: pos(3)}))
 	must(t, l.AddAddr(&Addr{NS: "s", Dev: "s-r", Prefix: netip.MustParsePrefix("10.0.0.2/24"), Pos: pos(3)}))
 	return l
+}
+
+func mac(s string) net.HardwareAddr {
+	m, err := net.ParseMAC(s)
+	if err != nil {
+		panic(err)
+	}
+	return m
 }
 
 func must(t *testing.T, err error) {

@@ -7,6 +7,7 @@ package topo
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 )
 
@@ -39,7 +40,11 @@ type Bridge struct {
 	Name string
 	NS   string
 	MTU  int // 0: the kernel's default
-	Pos  Pos
+	// MAC is the bridge's link-layer address: given by the script, or
+	// derived by AddBridge (see DeriveMAC). Set at creation, a bridge keeps
+	// it whatever ports join.
+	MAC net.HardwareAddr
+	Pos Pos
 }
 
 // End is one end of a veth pair: an interface Name in namespace NS,
@@ -48,6 +53,9 @@ type End struct {
 	NS     string
 	Name   string
 	Master string
+	// MAC is the end's link-layer address: given by the script, or derived
+	// by AddVeth (see DeriveMAC).
+	MAC net.HardwareAddr
 }
 
 // Veth is a veth pair with both ends up.
@@ -94,6 +102,20 @@ type Sysctl struct {
 	Pos   Pos
 }
 
+// Neighbor is a permanent neighbour entry (ARP for IPv4, NDP for IPv6):
+// in namespace NS, address Addr is reached on interface Dev at link-layer
+// address MAC, with no resolution and no expiry. The kernel's neighbour
+// tables are shared by all namespaces and limited in size (gc_thresh3,
+// 1024 entries by default); permanent entries do not count against that
+// limit, so a large lab that has them resolves every pair.
+type Neighbor struct {
+	NS   string
+	Dev  string
+	Addr netip.Addr
+	MAC  net.HardwareAddr
+	Pos  Pos
+}
+
 // Lab is everything a script declared, in declaration order within each
 // kind. Slices only grow while a script runs; Mark and Since let the caller
 // apply a lab step by step.
@@ -106,18 +128,19 @@ type Lab struct {
 	Routes      []*Route
 	Masquerades []*Masquerade
 	Sysctls     []*Sysctl
+	Neighbors   []*Neighbor
 
 	index *index
 }
 
 // Mark is a point in the growth of a lab: how many resources of each kind it
 // held then.
-type Mark [7]int
+type Mark [8]int
 
 // Mark returns the lab's current size.
 func (l *Lab) Mark() Mark {
 	return Mark{len(l.Netns), len(l.Bridges), len(l.Veths), len(l.Addrs),
-		len(l.Routes), len(l.Masquerades), len(l.Sysctls)}
+		len(l.Routes), len(l.Masquerades), len(l.Sysctls), len(l.Neighbors)}
 }
 
 // Since returns a lab holding only what was declared after m. Its resources
@@ -132,6 +155,7 @@ func (l *Lab) Since(m Mark) *Lab {
 		Routes:      l.Routes[m[4]:],
 		Masquerades: l.Masquerades[m[5]:],
 		Sysctls:     l.Sysctls[m[6]:],
+		Neighbors:   l.Neighbors[m[7]:],
 	}
 }
 
@@ -144,6 +168,7 @@ func (l *Lab) Truncate(m Mark) {
 	l.Routes = l.Routes[:m[4]]
 	l.Masquerades = l.Masquerades[:m[5]]
 	l.Sysctls = l.Sysctls[:m[6]]
+	l.Neighbors = l.Neighbors[:m[7]]
 	l.index = nil
 }
 
@@ -152,13 +177,13 @@ func (l *Lab) Empty() bool { return l.Mark() == Mark{} }
 
 // Counts is the number of resources of each kind, for summaries.
 type Counts struct {
-	Netns, Bridges, Veths, Addrs, Routes, Masquerades, Sysctls int
+	Netns, Bridges, Veths, Addrs, Routes, Masquerades, Sysctls, Neighbors int
 }
 
 // Counts returns how many resources of each kind the lab holds.
 func (l *Lab) Counts() Counts {
 	m := l.Mark()
-	return Counts{m[0], m[1], m[2], m[3], m[4], m[5], m[6]}
+	return Counts{m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]}
 }
 
 // NSName is how messages name namespace ns: "host" for Host.

@@ -3,6 +3,7 @@ package topo
 import (
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"unicode"
@@ -60,6 +61,7 @@ func (l *Lab) shell(s *shellScript) {
 	s.section("bridges")
 	for _, b := range l.Bridges {
 		args := []string{"link", "add", b.Name}
+		args = append(args, macArgs(b.MAC)...)
 		args = append(args, mtuArgs(b.MTU)...)
 		s.cmd(ipIn(b.NS, append(args, "type", "bridge")...)...)
 	}
@@ -69,9 +71,11 @@ func (l *Lab) shell(s *shellScript) {
 	s.section("veth pairs")
 	for _, v := range l.Veths {
 		args := []string{"ip", "link", "add", v.A.Name}
+		args = append(args, macArgs(v.A.MAC)...)
 		args = append(args, mtuArgs(v.MTU)...)
 		args = append(args, netnsArgs(v.A.NS)...)
 		args = append(args, "type", "veth", "peer", "name", v.B.Name)
+		args = append(args, macArgs(v.B.MAC)...)
 		args = append(args, mtuArgs(v.MTU)...)
 		args = append(args, netnsArgs(v.B.NS)...)
 		s.cmd(args...)
@@ -113,6 +117,13 @@ func (l *Lab) shell(s *shellScript) {
 	}
 	for _, b := range l.Bridges {
 		s.cmd(ipIn(b.NS, "link", "set", b.Name, "up")...)
+	}
+
+	// Permanent entries come once their links are up: bringing a link
+	// down flushes its neighbour entries, permanent ones included.
+	s.section("neighbours")
+	for _, n := range l.Neighbors {
+		s.cmd(ipIn(n.NS, "neigh", "replace", n.Addr.String(), "lladdr", n.MAC.String(), "dev", n.Dev, "nud", "permanent")...)
 	}
 
 	s.section("routes")
@@ -209,6 +220,13 @@ func netnsArgs(ns string) []string {
 		return nil
 	}
 	return []string{"netns", ns}
+}
+
+func macArgs(mac net.HardwareAddr) []string {
+	if mac == nil {
+		return nil
+	}
+	return []string{"address", mac.String()}
 }
 
 func mtuArgs(mtu int) []string {

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestShellQuote(t *testing.T) {
@@ -78,9 +79,10 @@ func TestExecLine(t *testing.T) {
 func TestShellCommandsOrder(t *testing.T) {
 	l := lab(t)
 	p := netip.MustParsePrefix
-	must(t, l.AddBridge(&Bridge{Name: "br0", NS: "r", MTU: 9000}))
-	must(t, l.AddVeth(&Veth{A: End{NS: Host, Name: "h0"}, B: End{NS: "r", Name: "p0", Master: "br0"}, MTU: 9000}))
+	must(t, l.AddBridge(&Bridge{Name: "br0", NS: "r", MTU: 9000, MAC: mac("02:00:00:00:00:03")}))
+	must(t, l.AddVeth(&Veth{A: End{NS: Host, Name: "h0", MAC: mac("02:00:00:00:00:04")}, B: End{NS: "r", Name: "p0", Master: "br0", MAC: mac("02:00:00:00:00:05")}, MTU: 9000}))
 	must(t, l.AddAddr(&Addr{NS: "r", Dev: "br0", Prefix: p("fd00::1/64")}))
+	must(t, l.AddNeighbor(&Neighbor{NS: "r", Dev: "r-s", Addr: netip.MustParseAddr("10.0.0.2"), MAC: mac("02:00:00:00:00:02")}))
 	must(t, l.AddRoute(&Route{NS: "s", Dst: p("0.0.0.0/0"), Via: netip.MustParseAddr("10.0.0.1")}))
 	must(t, l.AddRoute(&Route{NS: "r", Dst: p("::/0"), Via: netip.MustParseAddr("fd00::2"), Metric: 5}))
 	must(t, l.AddSysctl(&Sysctl{NS: "r", Key: "net.ipv6.conf.all.forwarding", Value: "1"}))
@@ -94,9 +96,9 @@ func TestShellCommandsOrder(t *testing.T) {
 ip -n r link set lo up
 ip netns add s
 ip -n s link set lo up
-ip -n r link add br0 mtu 9000 type bridge
-ip link add r-s netns r type veth peer name s-r netns s
-ip link add h0 mtu 9000 type veth peer name p0 mtu 9000 netns r
+ip -n r link add br0 address 02:00:00:00:00:03 mtu 9000 type bridge
+ip link add r-s address 02:00:00:00:00:01 netns r type veth peer name s-r address 02:00:00:00:00:02 netns s
+ip link add h0 address 02:00:00:00:00:04 mtu 9000 type veth peer name p0 address 02:00:00:00:00:05 mtu 9000 netns r
 ip -n r link set p0 master br0
 ip netns exec r sysctl -qw net.ipv6.conf.all.forwarding=1
 ip -n r addr add 10.0.0.1/24 brd + dev r-s
@@ -107,6 +109,7 @@ ip -n s link set s-r up
 ip link set h0 up
 ip -n r link set p0 up
 ip -n r link set br0 up
+ip -n r neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev r-s nud permanent
 ip -n s route add default via 10.0.0.1
 ip -6 -n r route add default via fd00::2 metric 5
 sysctl -qw net.ipv4.ip_forward=1
@@ -145,6 +148,25 @@ func TestShellHeaderNameCannotEscapeComment(t *testing.T) {
 	for _, l := range strings.Split(h, "\n") {
 		if strings.HasPrefix(l, "rm") {
 			t.Errorf("lab name escaped the comment:\n%s", h)
+		}
+	}
+}
+
+func TestPingLine(t *testing.T) {
+	a := netip.MustParseAddr
+	tests := []struct {
+		p       Probe
+		count   int
+		timeout time.Duration
+		want    string
+	}{
+		{Probe{Src: "red", Dst: a("10.0.0.2")}, 1, time.Second, "ip netns exec red ping -c 1 -W 1 10.0.0.2"},
+		{Probe{Src: Host, Dst: a("fd00::2"), Expect: ExpectReach}, 3, 250 * time.Millisecond, "ping -c 3 -W 0.25 fd00::2"},
+		{Probe{Src: "red", Dst: a("fe80::1%eth0"), Expect: ExpectNoReach}, 1, 2 * time.Second, "! ip netns exec red ping -c 1 -W 2 fe80::1%eth0 || exit 1"},
+	}
+	for _, tt := range tests {
+		if got := PingLine(tt.p, tt.count, tt.timeout); got != tt.want {
+			t.Errorf("PingLine(%+v) = %s, want %s", tt.p, got, tt.want)
 		}
 	}
 }

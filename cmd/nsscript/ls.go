@@ -17,8 +17,8 @@ func newLsCmd() *cobra.Command {
 		Use:   "ls",
 		Short: "List the labs that are up",
 		Long: `Ls lists the labs that are up (or were left half-built by a killed run),
-with how many namespaces, links, addresses, routes, iptables rules and
-sysctls each one owns.`,
+with how many namespaces, links, addresses, routes, iptables rules,
+sysctls and permanent neighbour entries each one owns.`,
 		Example: `  nsscript ls
   nsscript ls --json | jq '.[].name'`,
 		Args: cobra.NoArgs,
@@ -41,11 +41,11 @@ sysctls each one owns.`,
 				return nil
 			}
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "LAB\tSTATE\tNETNS\tLINKS\tADDRS\tROUTES\tRULES\tSYSCTLS\tSINCE\tSCRIPT")
+			fmt.Fprintln(w, "LAB\tSTATE\tNETNS\tLINKS\tADDRS\tROUTES\tRULES\tSYSCTLS\tNEIGH\tSINCE\tSCRIPT")
 			for _, l := range labs {
 				c := l.Counts
-				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
-					l.Name, l.State, c.Netns, c.Links, c.Addrs, c.Routes, c.Rules, c.Sysctls,
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
+					l.Name, l.State, c.Netns, c.Links, c.Addrs, c.Routes, c.Rules, c.Sysctls, c.Neighbors,
 					l.Started.Local().Format(time.DateTime), l.Script)
 			}
 			return w.Flush()

@@ -4,6 +4,7 @@
 //	nsscript run lab.star --dry-run  print the equivalent shell script
 //	nsscript ls                      list the labs that are up
 //	nsscript down lab                remove everything the lab created
+//	nsscript test lab_test.star      build it in a throw-away sandbox, run its checks
 //	nsscript repl                    build a lab statement by statement
 //
 // Run `nsscript help` for the whole reference.
@@ -18,6 +19,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"nsscript/sandbox"
 )
 
 // errReported is returned by a command that has already told the user what
@@ -25,11 +28,20 @@ import (
 var errReported = errors.New("reported")
 
 func main() {
-	os.Exit(Main())
+	stop := startProfile()
+	code := Main()
+	stop()
+	os.Exit(code)
 }
 
 // Main runs the command line in os.Args and returns the exit code.
 func Main() int {
+	// The first process of a sandbox (nsscript test, --sandbox) prepares
+	// it before anything else.
+	if err := sandbox.Init(); err != nil {
+		fmt.Fprintf(os.Stderr, "nsscript: %v\n", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRoot()
@@ -59,6 +71,6 @@ that and nothing else, even after a crash.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newDownCmd(), newLsCmd(), newReplCmd())
+	root.AddCommand(withSandbox(newRunCmd()), newDownCmd(), newLsCmd(), withSandbox(newReplCmd()), newTestCmd())
 	return root
 }

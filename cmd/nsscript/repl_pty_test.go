@@ -372,7 +372,7 @@ func TestTerminalDryRunCompletion(t *testing.T) {
 	term.typ("red, host, na\t")
 	term.expect("name=")
 	term.typ("\"x0\")\r")
-	term.expect("ip link add x0 netns red type veth peer name host-red")
+	term.expect("netns red type veth peer name host-red address ")
 	term.typ("_.a.pe\t")
 	term.expect("peer")
 	term.typ(".name\r")

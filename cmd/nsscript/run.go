@@ -34,10 +34,16 @@ error names the script's file:line.
 The lab is named after the script (lab.star → lab) unless --name is given.
 --var KEY=VALUE values reach the script as the dict vars.
 With --dry-run nothing is touched and no root is needed: the ip, iptables
-and sysctl commands that build the same lab are printed as a shell script.`,
+and sysctl commands that build the same lab are printed as a shell script.
+With --sandbox the lab is built in a throw-away sandbox (its own network,
+/run and state directory; a user namespace when not root, so no root is
+needed) and is gone when the run ends: a way to check that a script
+builds and that its expect_reach/expect_no_reach checks pass. "nsscript
+test" does that for many files.`,
 		Example: `  sudo nsscript run scripts/pair.star
   sudo nsscript run scripts/mesh.star --var n=16 --name mesh16
-  nsscript run scripts/bridge.star --dry-run > bridge.sh`,
+  nsscript run scripts/bridge.star --dry-run > bridge.sh
+  nsscript run scripts/bridge_test.star --sandbox`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScript(cmd, args[0], f)
@@ -74,7 +80,7 @@ func runScript(cmd *cobra.Command, file string, f runFlags) error {
 		return nil
 	}
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("building a lab needs root (CAP_NET_ADMIN); run it with sudo, or print the commands with --dry-run")
+		return fmt.Errorf("building a lab needs root (CAP_NET_ADMIN); run it with sudo, try it in a throw-away sandbox with --sandbox (no root needed), or print the commands with --dry-run")
 	}
 	abs, _ := filepath.Abs(file)
 	applier, err := kernel.Open(kernel.StateDir(), name, kernel.Meta{Script: abs, Vars: vars})
@@ -89,6 +95,11 @@ func runScript(cmd *cobra.Command, file string, f runFlags) error {
 	})
 	if err := sess.ExecFile(ctx, file, nil); err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), interp.FormatError(err))
+		if inThrowAwaySandbox() {
+			// Everything goes with the sandbox; a rollback would only
+			// take time.
+			return errReported
+		}
 		// The context may be cancelled already (Ctrl-C): rolling back must
 		// still finish.
 		if aerr := applier.Abort(context.WithoutCancel(ctx)); aerr != nil {
@@ -100,6 +111,10 @@ func runScript(cmd *cobra.Command, file string, f runFlags) error {
 	}
 	if err := applier.Close(); err != nil {
 		return err
+	}
+	if inThrowAwaySandbox() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lab %s is up: %s\n%s\n", name, summary(sess.Lab.Counts()), sandboxNote(name))
+		return nil
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "lab %s is up: %s\nremove it with: nsscript down %s\n", name, summary(sess.Lab.Counts()), name)
 	return nil
@@ -154,6 +169,7 @@ func summary(c topo.Counts) string {
 	add(c.Routes, "route", "routes")
 	add(c.Masquerades, "masquerade rule", "masquerade rules")
 	add(c.Sysctls, "sysctl", "sysctls")
+	add(c.Neighbors, "neighbour entry", "neighbour entries")
 	if len(parts) == 0 {
 		return "empty"
 	}

@@ -8,67 +8,18 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
+
+	"nsscript/sandbox"
 )
 
-// sandboxEnv marks the re-executed test binary running in its own network and
-// mount namespaces.
-const sandboxEnv = "NSSCRIPT_ICMP_TEST_SANDBOX"
-
-// TestMain runs the tests, as root, in a private network and mount namespace:
-// it re-executes the test binary with both unshared, and the child mounts a
-// tmpfs on /run/netns so that the namespaces tests name there stay private
-// too. Nothing a test does can reach the host's interfaces, routes or
-// firewall. Not root, the kernel tests skip.
+// TestMain runs the tests, as root, in a sandbox (package sandbox): private
+// network and mount namespaces with their own /run, so nothing a test does
+// can reach the host's interfaces, routes or firewall. The sandbox refuses
+// to set itself up anywhere but in namespaces of its own. Not root, the
+// kernel tests skip.
 func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 && os.Getenv(sandboxEnv) == "" {
-		parent, err := os.Readlink("/proc/self/ns/net")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "icmp tests:", err)
-			os.Exit(1)
-		}
-		cmd := exec.Command(os.Args[0], os.Args[1:]...)
-		// The child checks that it is not in the namespace named here.
-		cmd.Env = append(os.Environ(), sandboxEnv+"="+parent)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		// With CLONE_NEWNS, Go makes every mount private in the child.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS}
-		if err := cmd.Run(); err != nil {
-			if exit, ok := err.(*exec.ExitError); ok {
-				os.Exit(exit.ExitCode())
-			}
-			fmt.Fprintln(os.Stderr, "icmp tests: cannot enter a sandbox:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	if parent := os.Getenv(sandboxEnv); parent != "" {
-		if err := enterSandbox(parent); err != nil {
-			fmt.Fprintln(os.Stderr, "icmp tests: refusing to run:", err)
-			os.Exit(1)
-		}
-	}
-	os.Exit(m.Run())
-}
-
-// enterSandbox checks that this process is not in its parent's network
-// namespace, mounts a private tmpfs on /run/netns, and brings loopback up.
-func enterSandbox(parent string) error {
-	self, err := os.Readlink("/proc/self/ns/net")
-	if err != nil || self == parent {
-		return fmt.Errorf("not in a private network namespace (%s, parent's %s, %v)", self, parent, err)
-	}
-	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
-		return err
-	}
-	if err := syscall.Mount("tmpfs", "/run/netns", "tmpfs", 0, "mode=755"); err != nil {
-		return fmt.Errorf("mounting tmpfs on /run/netns: %w", err)
-	}
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		return fmt.Errorf("ip link set lo up: %v: %s", err, out)
-	}
-	return nil
+	os.Exit(sandbox.Run(m.Run))
 }
 
 // needSandbox skips t unless it runs as root in the sandbox.
@@ -77,7 +28,7 @@ func needSandbox(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("kernel test: needs root (raw sockets, network namespaces); run go test as root")
 	}
-	if os.Getenv(sandboxEnv) == "" {
+	if !sandbox.Inside() {
 		t.Fatal("kernel test outside the sandbox TestMain sets up")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
