@@ -30,6 +30,10 @@ type Applier struct {
 	// broken is set when a Sync failed: only RollbackTo or Abort may follow.
 	broken error
 	done   bool
+
+	// Progress, if set, is called as each Sync goes, with how much of it
+	// is done; a user interface shows it. See Progress.
+	Progress func(Progress)
 }
 
 type ifKey struct{ ns, name string }
@@ -115,7 +119,14 @@ func (a *Applier) Sync(ctx context.Context, lab *topo.Lab) error {
 	if todo.Empty() {
 		return nil
 	}
-	s := &syncer{a: a, lab: lab, todo: todo, conns: conns{}}
+	s := &syncer{a: a, lab: lab, todo: todo, conns: conns{}, upNow: map[ifKey]bool{}}
+	s.pr.fn = a.Progress
+	s.pr.p = Progress{
+		Netns:  Count{Total: len(todo.Netns)},
+		Links:  Count{Total: len(todo.Bridges) + 2*len(todo.Veths)},
+		Addrs:  Count{Total: len(todo.Addrs)},
+		Routes: Count{Total: len(todo.Routes)},
+	}
 	err := s.run(ctx)
 	s.conns.close()
 	if err != nil {

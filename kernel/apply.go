@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 
 	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"nsscript/topo"
@@ -24,6 +26,12 @@ type syncer struct {
 	lab   *topo.Lab // the whole lab, for lookups
 	todo  *topo.Lab // what this Sync applies
 	conns conns
+	// order lists the open namespaces in the order they were opened, the
+	// host first: flushAll sends their queued requests in that order.
+	order []string
+	pr    progress
+	// upNow holds the links created up, which linksUp skips.
+	upNow map[ifKey]bool
 	// hostNames holds the names of the host's links, listed once per Sync
 	// before creating links there, to refuse foreign names before
 	// journaling anything.
@@ -86,6 +94,8 @@ func (s *syncer) createNetns(ctx context.Context) error {
 				return &Error{n.Pos, "netns " + n.Name, why(err)}
 			}
 			s.conns[n.Name] = c
+			s.order = append(s.order, n.Name)
+			s.pr.tick(&s.pr.p.Netns, 1)
 		}
 		return nil
 	})
@@ -121,13 +131,8 @@ func (s *syncer) newNetns(t *thread, n *topo.Netns) (*nsConn, error) {
 	}
 	// The namespace exists now; what fails below leaves it to be undone.
 	c := &nsConn{ns: n.Name}
-	if c.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+	if c.rt, err = dialRoute(); err != nil {
 		return nil, fmt.Errorf("opening netlink in the new namespace: %w", why(err))
-	}
-	// The loopback is always the first interface of a namespace.
-	if err := c.nl.LinkSetUp(linkRef(1)); err != nil {
-		c.close()
-		return nil, fmt.Errorf("bringing lo up: %w", err)
 	}
 	// Links made here get no duplicate address detection: their
 	// link-local addresses are usable at once.
@@ -135,12 +140,17 @@ func (s *syncer) newNetns(t *thread, n *topo.Netns) (*nsConn, error) {
 		c.close()
 		return nil, fmt.Errorf("turning duplicate address detection off: %w", err)
 	}
+	// The loopback is always the first interface of a namespace. It goes
+	// up with the namespace's next batch of requests.
+	c.rt.add(call{req: setLinkReq(1, "", true, ""), fail: func(err error) error {
+		return &Error{n.Pos, "netns " + n.Name, fmt.Errorf("bringing lo up: %w", why(err))}
+	}})
 	return c, nil
 }
 
 // openConns opens every namespace this Sync touches that is not open yet.
 func (s *syncer) openConns(context.Context) error {
-	var names []string
+	names := []string{topo.Host}
 	t := s.todo
 	for _, b := range t.Bridges {
 		names = append(names, b.NS)
@@ -163,7 +173,39 @@ func (s *syncer) openConns(context.Context) error {
 	for _, x := range t.Neighbors {
 		names = append(names, x.NS)
 	}
-	return s.conns.open(names, false)
+	var opening []string
+	for _, n := range names {
+		if s.conns[n] == nil && !slices.Contains(opening, n) {
+			opening = append(opening, n)
+		}
+	}
+	if err := s.conns.open(opening, false, true); err != nil {
+		return err
+	}
+	// The host first: its bridges must exist before the veths that join
+	// them, and lab namespaces may be flushed before it.
+	s.order = append(opening, s.order...)
+	return nil
+}
+
+// flushAll sends the requests queued for every namespace: the lab's own
+// namespaces first, in the order they were made, the host last, so that
+// bridges come up once their ports on the other side are up.
+func (s *syncer) flushAll(ctx context.Context) error {
+	for _, ns := range s.order[1:] {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.conns[ns].rt.flush(); err != nil {
+			return err
+		}
+	}
+	for _, ns := range s.order[:1] {
+		if err := s.conns[ns].rt.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkFree refuses an interface name that something else has in the host.
@@ -174,14 +216,11 @@ func (s *syncer) checkFree(ns, name string) error {
 		return nil
 	}
 	if s.hostNames == nil {
-		links, err := listLinks(s.conns[topo.Host].nl)
+		names, err := s.conns[topo.Host].rt.linkNames()
 		if err != nil {
 			return fmt.Errorf("listing the host's interfaces: %w", err)
 		}
-		s.hostNames = map[string]bool{}
-		for _, l := range links {
-			s.hostNames[l.Attrs().Name] = true
-		}
+		s.hostNames = names
 	}
 	if s.hostNames[name] {
 		return taken(fmt.Sprintf("interface %s in the host", name))
@@ -194,35 +233,30 @@ func (s *syncer) index(ns, name string) (int, error) {
 	if i, ok := s.a.ifindex[ifKey{ns, name}]; ok {
 		return i, nil
 	}
-	l, err := s.conns[ns].nl.LinkByName(name)
+	l, err := s.conns[ns].rt.getLink(name)
 	if err != nil {
-		if isNotFound(err) {
+		if errors.Is(err, unix.ENODEV) {
 			return 0, explain(unix.ENODEV, "interface %s is missing from %s; was it deleted behind nsscript's back?", name, where(ns))
 		}
 		return 0, fmt.Errorf("looking up interface %s in %s: %w", name, where(ns), err)
 	}
-	s.a.ifindex[ifKey{ns, name}] = l.Attrs().Index
-	return l.Attrs().Index, nil
-}
-
-// created registers a link the lab just made, and learns its index.
-func (s *syncer) created(ns, name string, l netlink.Link) (int, error) {
-	if i := l.Attrs().Index; i != 0 {
-		s.a.ifindex[ifKey{ns, name}] = i
-		return i, nil
-	}
-	return s.index(ns, name)
+	s.a.ifindex[ifKey{ns, name}] = l.index
+	return l.index, nil
 }
 
 // mark gives a link in the host the lab's alias, which proves it the lab's
 // when it is to be deleted, and turns duplicate address detection off on
 // it, as the lab's namespaces do for all their links.
-func (s *syncer) mark(ns, name string, index int) error {
+func (s *syncer) mark(ns, name string) error {
 	if ns != topo.Host {
 		return nil
 	}
-	if err := s.conns[ns].nl.LinkSetAlias(linkRef(index), s.a.alias); err != nil {
-		return fmt.Errorf("setting its alias %q: %w", s.a.alias, err)
+	// Its own round trip, right after the link's creation succeeded: the
+	// name is the lab's, and a Down after a kill trusts an unaliased
+	// link only for the journal's last record.
+	err := s.conns[ns].rt.do(call{req: setLinkReq(0, name, false, s.a.alias)})
+	if err != nil {
+		return fmt.Errorf("setting its alias %q: %w", s.a.alias, why(err))
 	}
 	if err := noDAD(name); err != nil {
 		return fmt.Errorf("turning duplicate address detection off: %w", err)
@@ -245,6 +279,7 @@ func (s *syncer) createBridges(ctx context.Context) error {
 		if err := s.bridge(b); err != nil {
 			return &Error{b.Pos, fmt.Sprintf("bridge %s (%s)", b.Name, where(b.NS)), err}
 		}
+		s.pr.tick(&s.pr.p.Links, 1)
 	}
 	return nil
 }
@@ -257,18 +292,15 @@ func (s *syncer) bridge(b *topo.Bridge) error {
 	if err != nil {
 		return err
 	}
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU, attrs.HardwareAddr = b.Name, b.MTU, b.MAC
-	br := &netlink.Bridge{LinkAttrs: attrs}
-	if err := s.conns[b.NS].nl.LinkAdd(br); err != nil {
+	spec := linkSpec{name: b.Name, mac: b.MAC, mtu: b.MTU, nsFD: -1}
+	err = s.conns[b.NS].rt.do(call{req: newLinkReq(spec, "bridge", nil), fail: func(err error) error {
 		s.a.j.fail(seq)
 		return linkExists(err, b.Name, b.NS)
-	}
-	index, err := s.created(b.NS, b.Name, br)
+	}})
 	if err != nil {
 		return err
 	}
-	return s.mark(b.NS, b.Name, index)
+	return s.mark(b.NS, b.Name)
 }
 
 func (s *syncer) createVeths(ctx context.Context) error {
@@ -279,6 +311,7 @@ func (s *syncer) createVeths(ctx context.Context) error {
 		if err := s.veth(v); err != nil {
 			return &Error{v.Pos, fmt.Sprintf("veth %s (%s)", v.A.Name, where(v.A.NS)), err}
 		}
+		s.pr.tick(&s.pr.p.Links, 2)
 	}
 	return nil
 }
@@ -289,63 +322,92 @@ func (s *syncer) veth(v *topo.Veth) error {
 			return err
 		}
 	}
-	ca, cb := s.conns[v.A.NS], s.conns[v.B.NS]
+	// One message makes the pair. It is sent in the namespace of the end
+	// that joins a bridge, if one does, so that it joins in that message
+	// (IFLA_MASTER applies to the link the message creates, not to the
+	// peer); the peer is born in its namespace (IFLA_NET_NS_FD), so its
+	// name only needs to be free there and nothing is moved later.
+	main, peer := v.A, v.B
+	if main.Master == "" && peer.Master != "" {
+		main, peer = peer, main
+	}
+	master := 0
+	if main.Master != "" {
+		var err error
+		if master, err = s.index(main.NS, main.Master); err != nil {
+			return err
+		}
+	}
+	// The end sent from comes up in the same message, unless a sysctl of
+	// this Sync may have to be set first. It has no carrier until its peer
+	// (which cannot be created up) comes up in linksUp, and so no
+	// link-local address until then either.
+	up := !s.hasSysctls(main.NS) && !s.hasSysctls(peer.NS)
 	seq, err := s.begin(record{Op: opVeth, Pos: v.Pos.String(), NS: v.A.NS, Name: v.A.Name, PeerNS: v.B.NS, Peer: v.B.Name})
 	if err != nil {
 		return err
 	}
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU, attrs.HardwareAddr = v.A.Name, v.MTU, v.A.MAC
-	veth := netlink.NewVeth(attrs)
-	veth.PeerName, veth.PeerMTU, veth.PeerHardwareAddr = v.B.Name, uint32(v.MTU), v.B.MAC
-	if v.B.NS != v.A.NS {
-		// The peer is born in its namespace: its name only needs to be
-		// free there, and nothing is moved later.
-		err = cb.withFD(func(fd int) error {
-			veth.PeerNamespace = netlink.NsFd(fd)
-			return ca.nl.LinkAdd(veth)
+	cm := s.conns[main.NS]
+	mspec := linkSpec{name: main.Name, mac: main.MAC, mtu: v.MTU, master: master, up: up, nsFD: -1}
+	pspec := linkSpec{name: peer.Name, mac: peer.MAC, mtu: v.MTU, nsFD: -1}
+	create := func() error {
+		return cm.rt.do(call{req: newLinkReq(mspec, "veth", &pspec), fail: func(err error) error {
+			s.a.j.fail(seq)
+			if !errors.Is(err, unix.EEXIST) {
+				return why(err)
+			}
+			if _, lerr := cm.rt.getLink(main.Name); lerr == nil {
+				return linkExists(err, main.Name, main.NS)
+			}
+			return linkExists(err, peer.Name, peer.NS)
+		}})
+	}
+	if peer.NS != main.NS {
+		err = s.conns[peer.NS].withFD(func(fd int) error {
+			pspec.nsFD = fd
+			return create()
 		})
 	} else {
-		err = ca.nl.LinkAdd(veth)
+		err = create()
 	}
-	if err != nil {
-		s.a.j.fail(seq)
-		if errors.Is(err, unix.EEXIST) {
-			if _, lerr := ca.nl.LinkByName(v.A.Name); lerr == nil {
-				return linkExists(err, v.A.Name, v.A.NS)
-			}
-			return linkExists(err, v.B.Name, v.B.NS)
-		}
-		return why(err)
-	}
-	ia, err := s.created(v.A.NS, v.A.Name, veth)
 	if err != nil {
 		return err
 	}
-	ib, err := s.index(v.B.NS, v.B.Name)
-	if err != nil {
-		return err
+	if up {
+		s.upNow[ifKey{main.NS, main.Name}] = true
 	}
-	for _, e := range []struct {
-		end   topo.End
-		index int
-		c     *nsConn
-	}{{v.A, ia, ca}, {v.B, ib, cb}} {
-		if err := s.mark(e.end.NS, e.end.Name, e.index); err != nil {
+	for _, e := range []topo.End{main, peer} {
+		if err := s.mark(e.NS, e.Name); err != nil {
 			return err
 		}
-		if e.end.Master == "" {
-			continue
-		}
-		master, err := s.index(e.end.NS, e.end.Master)
+	}
+	if peer.Master != "" {
+		// Both ends join a bridge: the peer joins its own afterwards.
+		index, err := s.index(peer.NS, peer.Name)
 		if err != nil {
 			return err
 		}
-		if err := e.c.nl.LinkSetMasterByIndex(linkRef(e.index), master); err != nil {
-			return fmt.Errorf("attaching %s to bridge %s: %w", e.end.Name, e.end.Master, why(err))
+		pmaster, err := s.index(peer.NS, peer.Master)
+		if err != nil {
+			return err
+		}
+		req := setLinkReq(index, "", false, "")
+		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(pmaster))))
+		if err := s.conns[peer.NS].rt.do(call{req: req}); err != nil {
+			return fmt.Errorf("attaching %s to bridge %s: %w", peer.Name, peer.Master, why(err))
 		}
 	}
 	return nil
+}
+
+// hasSysctls reports whether this Sync sets a sysctl in ns.
+func (s *syncer) hasSysctls(ns string) bool {
+	for _, sc := range s.todo.Sysctls {
+		if sc.NS == ns {
+			return true
+		}
+	}
+	return false
 }
 
 // inEach calls fn(i) for every i with the calling thread in namespace
@@ -401,6 +463,10 @@ func (s *syncer) setSysctls(ctx context.Context) error {
 	if len(scs) == 0 {
 		return nil
 	}
+	// What is queued (loopbacks up) comes first, as in the lab's order.
+	if err := s.flushAll(ctx); err != nil {
+		return err
+	}
 	nss := make([]string, len(scs))
 	for i, sc := range scs {
 		nss[i] = sc.NS
@@ -449,6 +515,7 @@ func (s *syncer) addAddrs(ctx context.Context) error {
 		if err := s.addr(ad); err != nil {
 			return &Error{ad.Pos, fmt.Sprintf("address %s on %s (%s)", ad.Prefix, ad.Dev, where(ad.NS)), err}
 		}
+		s.pr.tick(&s.pr.p.Addrs, 1)
 	}
 	return nil
 }
@@ -462,13 +529,15 @@ func (s *syncer) addr(ad *topo.Addr) error {
 	if err != nil {
 		return err
 	}
-	if err := s.conns[ad.NS].nl.AddrAdd(linkRef(index), nlAddr(ad.Prefix)); err != nil {
+	s.conns[ad.NS].rt.add(call{req: addrReq(index, ad.Prefix), fail: func(err error) error {
 		s.a.j.fail(seq)
 		if errors.Is(err, unix.EEXIST) {
-			return taken(fmt.Sprintf("address %s on %s", ad.Prefix.Addr(), ad.Dev))
+			err = taken(fmt.Sprintf("address %s on %s", ad.Prefix.Addr(), ad.Dev))
+		} else {
+			err = why(err)
 		}
-		return why(err)
-	}
+		return &Error{ad.Pos, fmt.Sprintf("address %s on %s (%s)", ad.Prefix, ad.Dev, where(ad.NS)), err}
+	}})
 	return nil
 }
 
@@ -489,32 +558,23 @@ func ipNet(p netip.Prefix) *net.IPNet {
 // linksUp brings up the veth ends, then the bridges, now that every port is
 // attached.
 func (s *syncer) linksUp(ctx context.Context) error {
-	up := func(ns, name string, pos topo.Pos, what string) error {
-		if err := ctx.Err(); err != nil {
-			return err
+	up := func(ns, name string, pos topo.Pos, what string) {
+		if s.upNow[ifKey{ns, name}] {
+			return
 		}
-		index, err := s.index(ns, name)
-		if err == nil {
-			err = s.conns[ns].nl.LinkSetUp(linkRef(index))
-		}
-		if err != nil {
+		s.conns[ns].rt.add(call{req: setLinkReq(s.a.ifindex[ifKey{ns, name}], name, true, ""), fail: func(err error) error {
 			return &Error{pos, fmt.Sprintf("%s %s (%s)", what, name, where(ns)), fmt.Errorf("bringing it up: %w", why(err))}
-		}
-		return nil
+		}})
 	}
 	for _, v := range s.todo.Veths {
 		for _, e := range []topo.End{v.A, v.B} {
-			if err := up(e.NS, e.Name, v.Pos, "veth"); err != nil {
-				return err
-			}
+			up(e.NS, e.Name, v.Pos, "veth")
 		}
 	}
 	for _, b := range s.todo.Bridges {
-		if err := up(b.NS, b.Name, b.Pos, "bridge"); err != nil {
-			return err
-		}
+		up(b.NS, b.Name, b.Pos, "bridge")
 	}
-	return nil
+	return ctx.Err()
 }
 
 // addNeighbors adds the permanent neighbour entries, in the lab's order,
@@ -557,13 +617,11 @@ func (s *syncer) neighbors(entries []*topo.Neighbor) error {
 	if _, err := s.begin(rec); err != nil {
 		return fail(first, err)
 	}
-	nl := s.conns[first.NS].nl
+	rt := s.conns[first.NS].rt
 	for _, n := range entries {
-		if err := nl.NeighSet(nlNeigh(index, n.Addr, n.MAC)); err != nil {
-			// The record stays live: undoing deletes the entries that
-			// were made and finds the others missing.
-			return fail(n, why(err))
-		}
+		// The record stays live when one fails: undoing deletes the
+		// entries that were made and finds the others missing.
+		rt.add(call{req: neighReq(index, n.Addr, n.MAC), fail: func(err error) error { return fail(n, why(err)) }})
 	}
 	return nil
 }
@@ -585,8 +643,11 @@ func (s *syncer) addRoutes(ctx context.Context) error {
 		if err := s.route(r); err != nil {
 			return &Error{r.Pos, "route " + describeRoute(r.Dst.String(), viaString(r.Via), r.Dev, r.NS), err}
 		}
+		s.pr.tick(&s.pr.p.Routes, 1)
 	}
-	return nil
+	// Everything queued since the namespaces were made goes now: one
+	// write per namespace, in the lab's order within each.
+	return s.flushAll(ctx)
 }
 
 func viaString(a netip.Addr) string {
@@ -608,44 +669,30 @@ func describeRoute(dst, via, dev, ns string) string {
 }
 
 func (s *syncer) route(r *topo.Route) error {
-	rt, err := s.nlRoute(r.NS, r.Dst, r.Via, r.Dev, r.Metric)
-	if err != nil {
-		return err
+	oif := 0
+	if r.Dev != "" {
+		var err error
+		if oif, err = s.index(r.NS, r.Dev); err != nil {
+			return err
+		}
 	}
 	seq, err := s.begin(record{Op: opRoute, Pos: r.Pos.String(), NS: r.NS, Dst: r.Dst.String(), Via: viaString(r.Via), Dev: r.Dev, Metric: r.Metric})
 	if err != nil {
 		return err
 	}
-	if err := s.conns[r.NS].nl.RouteAdd(rt); err != nil {
+	s.conns[r.NS].rt.add(call{req: routeReq(r.Dst, r.Via, oif, r.Metric), fail: func(err error) error {
 		s.a.j.fail(seq)
 		switch {
 		case errors.Is(err, unix.EEXIST):
-			return taken(fmt.Sprintf("a route to %s in %s", r.Dst, where(r.NS)))
+			err = taken(fmt.Sprintf("a route to %s in %s", r.Dst, where(r.NS)))
 		case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH):
-			return explain(err, "gateway %s is not reachable in %s: no interface there is up with an address in its subnet", r.Via, where(r.NS))
+			err = explain(err, "gateway %s is not reachable in %s: no interface there is up with an address in its subnet", r.Via, where(r.NS))
+		default:
+			err = why(err)
 		}
-		return why(err)
-	}
+		return &Error{r.Pos, "route " + describeRoute(r.Dst.String(), viaString(r.Via), r.Dev, r.NS), err}
+	}})
 	return nil
-}
-
-// nlRoute is the netlink form of a route in the main table.
-func (s *syncer) nlRoute(ns string, dst netip.Prefix, via netip.Addr, dev string, metric int) (*netlink.Route, error) {
-	rt := &netlink.Route{Dst: ipNet(dst), Priority: metric, Family: unix.AF_INET}
-	if dst.Addr().Is6() {
-		rt.Family = unix.AF_INET6
-	}
-	if via.IsValid() {
-		rt.Gw = via.AsSlice()
-	}
-	if dev != "" {
-		index, err := s.index(ns, dev)
-		if err != nil {
-			return nil, err
-		}
-		rt.LinkIndex = index
-	}
-	return rt, nil
 }
 
 // masqueradeRule is the rule spec of a masquerade, after `-A POSTROUTING`.

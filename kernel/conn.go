@@ -10,15 +10,22 @@ import (
 	"nsscript/topo"
 )
 
-// nsConn is an open namespace: a netlink handle whose socket lives in it.
+// nsConn is an open namespace: a netlink socket that lives in it. A Sync
+// uses a raw socket that batches its requests (rt); an undo uses the
+// netlink package's handle (nl). Each opens only the one it uses.
 type nsConn struct {
 	ns string
 	nl *netlink.Handle
+	rt *rtConn
 }
 
 func (c *nsConn) close() {
 	if c.nl != nil {
 		c.nl.Close()
+	}
+	if c.rt != nil {
+		c.rt.discard()
+		c.rt.close()
 	}
 }
 
@@ -51,9 +58,10 @@ func (cs conns) close() {
 var errNoNetns = errors.New("namespace does not exist")
 
 // open opens the namespaces in names that cs lacks. One thread visits them
-// all to create their netlink sockets. With skipMissing, a namespace whose
+// all to create their netlink sockets: raw batching ones when raw is set,
+// netlink handles otherwise. With skipMissing, a namespace whose
 // /run/netns file is missing is left out instead of failing.
-func (cs conns) open(names []string, skipMissing bool) error {
+func (cs conns) open(names []string, skipMissing, raw bool) error {
 	var need []string
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -73,11 +81,15 @@ func (cs conns) open(names []string, skipMissing bool) error {
 				if err := t.enter(fd); err != nil {
 					return fmt.Errorf("%s: %w", where(n), err)
 				}
-				h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+				var err error
+				if raw {
+					c.rt, err = dialRoute()
+				} else {
+					c.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+				}
 				if err != nil {
 					return fmt.Errorf("opening netlink in %s: %w", where(n), why(err))
 				}
-				c.nl = h
 				return nil
 			})
 			if errors.Is(err, errNoNetns) && skipMissing {

@@ -130,16 +130,35 @@ func (s *syncer) running(now map[ifKey]bool, ns, dev string) bool {
 func (s *syncer) waitRunning(ctx context.Context, pending []upLink, deadline time.Time) error {
 	delay := 100 * time.Microsecond
 	for {
+		// One batch of requests per namespace.
 		var left []upLink
-		var state netlink.LinkOperState
+		var state uint8
+		var order []string
+		byNS := map[string][]upLink{}
 		for _, l := range pending {
-			link, err := s.conns[l.ns].nl.LinkByName(l.name)
-			if err != nil {
-				return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)), fmt.Errorf("looking it up: %w", err)}
+			if byNS[l.ns] == nil {
+				order = append(order, l.ns)
 			}
-			if link.Attrs().OperState != netlink.OperUp {
-				left = append(left, l)
-				state = link.Attrs().OperState
+			byNS[l.ns] = append(byNS[l.ns], l)
+		}
+		for _, ns := range order {
+			rt := s.conns[ns].rt
+			for _, l := range byNS[ns] {
+				rt.add(call{
+					req: getLinkReq(l.name),
+					reply: func(typ uint16, data []byte) {
+						if li := parseLink(typ, data); li.index != 0 && li.oper != uint8(netlink.OperUp) {
+							left = append(left, l)
+							state = li.oper
+						}
+					},
+					fail: func(err error) error {
+						return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)), fmt.Errorf("looking it up: %w", err)}
+					},
+				})
+			}
+			if err := rt.flush(); err != nil {
+				return err
 			}
 		}
 		if len(left) == 0 {
@@ -149,7 +168,7 @@ func (s *syncer) waitRunning(ctx context.Context, pending []upLink, deadline tim
 		if time.Now().After(deadline) {
 			l := pending[0]
 			return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)),
-				fmt.Errorf("it is up but not running after %v (operational state %s); is its peer or a port down?", readyTimeout, state)}
+				fmt.Errorf("it is up but not running after %v (operational state %s); is its peer or a port down?", readyTimeout, netlink.LinkOperState(state))}
 		}
 		if err := sleep(ctx, delay); err != nil {
 			return err

@@ -26,6 +26,18 @@ import (
 // or an error, and then keeps the journal so that a later Down can finish.
 // For a lab that is not up, it returns an error matching ErrNotUp.
 func Down(ctx context.Context, stateDir, lab string) error {
+	return DownWith(ctx, stateDir, lab, DownOptions{})
+}
+
+// DownOptions are the options of DownWith.
+type DownOptions struct {
+	// Progress, if set, is called as the lab goes, with how much of it is
+	// gone. See Progress.
+	Progress func(Progress)
+}
+
+// DownWith is Down with options.
+func DownWith(ctx context.Context, stateDir, lab string, opts DownOptions) error {
 	if err := checkLabName(lab); err != nil {
 		return err
 	}
@@ -64,7 +76,9 @@ func Down(ctx context.Context, stateDir, lab string) error {
 		inflight = recs[len(recs)-1].Seq
 	}
 	trust := func(seq int) bool { return seq == inflight }
-	if err := undo(ctx, lab, liveRecords(recs), trust); err != nil {
+	live := liveRecords(recs)
+	pr := &progress{fn: opts.Progress, p: recordsProgress(live)}
+	if err := undoWith(ctx, lab, live, trust, pr); err != nil {
 		return fmt.Errorf("lab %s is not completely down: %w; run `nsscript down %s` again once the cause is fixed", lab, err, lab)
 	}
 	return removeState(dir)
@@ -84,6 +98,7 @@ type undoer struct {
 	// another one: the kernel removes them asynchronously.
 	wait []waitLink
 	ipt  *iptables.IPTables
+	pr   *progress
 }
 
 type waitLink struct {
@@ -94,10 +109,14 @@ type waitLink struct {
 // undo reverses the changes of recs, which are live records in journal
 // order, and waits until what it removed is gone.
 func undo(ctx context.Context, lab string, recs []record, trust func(int) bool) error {
+	return undoWith(ctx, lab, recs, trust, nil)
+}
+
+func undoWith(ctx context.Context, lab string, recs []record, trust func(int) bool, pr *progress) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	u := &undoer{alias: topo.RuleComment(lab), trust: trust, conns: conns{}, dying: map[string]bool{}}
+	u := &undoer{alias: topo.RuleComment(lab), trust: trust, conns: conns{}, dying: map[string]bool{}, pr: pr}
 	defer u.conns.close()
 	return u.run(ctx, recs)
 }
@@ -125,7 +144,7 @@ func (u *undoer) run(ctx context.Context, recs []record) error {
 		}
 	}
 	// A lab namespace that is gone already has nothing left to undo.
-	if err := u.conns.open(names, true); err != nil {
+	if err := u.conns.open(names, true, false); err != nil {
 		return err
 	}
 	var errs []error
@@ -136,18 +155,49 @@ func (u *undoer) run(ctx context.Context, recs []record) error {
 		if err := u.undoOne(r); err != nil {
 			errs = append(errs, fmt.Errorf("%s: undoing %s: %w", posOf(r), describe(r), err))
 		}
+		if r.Op != opNetns {
+			u.tick(r)
+		}
 	}
 	for _, r := range slices.Backward(recs) {
 		if r.Op == opNetns {
 			if err := removeNetns(r.Name); err != nil {
 				errs = append(errs, fmt.Errorf("%s: deleting netns %s: %w", posOf(r), r.Name, err))
 			}
+			u.tick(r)
 		}
 	}
 	if err := u.waitGone(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// recordsProgress is the work of undoing recs, none of it done.
+func recordsProgress(recs []record) Progress {
+	var p Progress
+	c := countRecords(recs)
+	p.Netns.Total, p.Links.Total, p.Addrs.Total, p.Routes.Total = c.Netns, c.Links, c.Addrs, c.Routes
+	return p
+}
+
+// tick reports record r undone.
+func (u *undoer) tick(r record) {
+	if u.pr == nil {
+		return
+	}
+	switch r.Op {
+	case opNetns:
+		u.pr.tick(&u.pr.p.Netns, 1)
+	case opBridge:
+		u.pr.tick(&u.pr.p.Links, 1)
+	case opVeth:
+		u.pr.tick(&u.pr.p.Links, 2)
+	case opAddr:
+		u.pr.tick(&u.pr.p.Addrs, 1)
+	case opRoute:
+		u.pr.tick(&u.pr.p.Routes, 1)
+	}
 }
 
 func posOf(r record) string {

@@ -13,7 +13,8 @@ import (
 )
 
 func newDownCmd() *cobra.Command {
-	return &cobra.Command{
+	var quiet bool
+	cmd := &cobra.Command{
 		Use:   "down LAB|FILE",
 		Short: "Remove everything a lab created",
 		Long: `Down removes exactly what the lab created, from the journal its run
@@ -41,7 +42,9 @@ name is its base name without .star.`,
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("removing a lab needs root (CAP_NET_ADMIN); run it with sudo")
 			}
-			err := kernel.Down(context.WithoutCancel(cmd.Context()), kernel.StateDir(), name)
+			progress, endBar := newProgress(cmd.ErrOrStderr(), quiet, "removing")
+			err := kernel.DownWith(context.WithoutCancel(cmd.Context()), kernel.StateDir(), name, kernel.DownOptions{Progress: progress})
+			endBar()
 			switch {
 			case errors.Is(err, kernel.ErrNotUp):
 				fmt.Fprintf(cmd.ErrOrStderr(), "lab %s is not up; nothing to remove\n", name)
@@ -53,4 +56,6 @@ name is its base name without .star.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "show no progress bar")
+	return cmd
 }

@@ -19,6 +19,7 @@ type runFlags struct {
 	dryRun bool
 	name   string
 	vars   []string
+	quiet  bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,6 +53,7 @@ test" does that for many files.`,
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the shell script that builds the lab; touch nothing")
 	cmd.Flags().StringVar(&f.name, "name", "", "name of the lab (default: the script's base name)")
 	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "KEY=VALUE passed to the script in vars (repeatable)")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "show no progress bar")
 	return cmd
 }
 
@@ -87,13 +89,17 @@ func runScript(cmd *cobra.Command, file string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	var endBar func()
+	applier.Progress, endBar = newProgress(cmd.ErrOrStderr(), f.quiet, "building")
 	sess := interp.NewSession(interp.Options{
 		Name:    name,
 		Vars:    vars,
 		Backend: applier,
 		Stdout:  cmd.OutOrStdout(),
 	})
-	if err := sess.ExecFile(ctx, file, nil); err != nil {
+	err = sess.ExecFile(ctx, file, nil)
+	endBar()
+	if err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), interp.FormatError(err))
 		if inThrowAwaySandbox() {
 			// Everything goes with the sandbox; a rollback would only
