@@ -81,16 +81,27 @@
 // # Order
 //
 // Sync applies in this order: namespaces (loopback up); bridges, created
-// down; veth pairs, each end born in its namespace (IFLA_NET_NS_FD on the
-// peer) and enslaved to its bridge; sysctls (before addresses, since some
-// decide what adding an address does); addresses, IPv6 ones with
-// IFA_F_NODAD so they are usable at once; veth ends up; bridges up;
-// permanent neighbour entries (after the links are up, since bringing a
-// link down flushes its entries, permanent ones included); routes;
-// masquerade (ip_forward on in the namespace, then the rule); and last a
-// wait until the lab is ready. Enslaving a port costs more the more ports
-// an up bridge has, so bridges come up only once all their ports are
-// attached.
+// down; veth pairs, each made by one RTM_NEWLINK sent from the side of the
+// end that joins a bridge, with IFLA_MASTER, its MAC and MTU in the same
+// message and the peer born in its namespace (IFLA_NET_NS_FD), that end
+// created up unless the Sync sets a sysctl in either namespace; sysctls
+// (before addresses, since some decide what adding an address does);
+// addresses, IPv6 ones with IFA_F_NODAD so they are usable at once; veth
+// ends up; bridges up; permanent neighbour entries (after the links are
+// up, since bringing a link down flushes its entries, permanent ones
+// included); routes; masquerade (ip_forward on in the namespace, then the
+// rule); and last a wait until the lab is ready. Enslaving a port costs
+// more the more ports an up bridge has, so bridges come up only once all
+// their ports are attached.
+//
+// Requests go through one raw rtnetlink socket per namespace (rtnl.go)
+// with a queue: addresses, link ups, neighbour entries and routes are
+// queued per namespace and sent in writes of up to 32 requests at the end
+// of the routes step, the lab's namespaces first and the host last, so
+// the bridges in the host come up after every port. A request that fails
+// marks its journal record as not made, so undoing never deletes a
+// matching object that is not the lab's; requests still queued when a Sync
+// fails are discarded and marked the same way.
 //
 // # Ready when Sync returns
 //
