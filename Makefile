@@ -44,8 +44,17 @@ check:
 test: deps check
 	$(GO) test -count=1 ./...
 
+# bench prints three measurements, each against a baseline taken in the
+# same run: building and tearing down the N-host bridge lab (nsscript, the
+# one-ip-per-step shell, and a direct-netlink floor program; bench/README.md),
+# pingall over 100 namespaces beside a loop over the ping binary, and the
+# evaluation of a 10,000-namespace script.
 bench: deps build
 	$(GO) run ./bench -nsscript $(BIN)
+	NSSCRIPT_PINGALL100=1 $(GO) test -count=1 -run TestPingallLab100 -v ./cmd/nsscript | grep -E 'pingall|ping binary|built in|removed in'
+	@./$(BIN) run --dry-run --var n=10000 bench/bridge_lab.star >/dev/null
+	@start=$$(date +%s%N); ./$(BIN) run --dry-run --var n=10000 bench/bridge_lab.star >/dev/null; \
+	end=$$(date +%s%N); echo "evaluating a 10,000-namespace script (--dry-run): $$(( (end - start) / 1000000 )) ms"
 
 clean:
 	rm -rf bin
