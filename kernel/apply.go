@@ -246,8 +246,11 @@ func (s *syncer) index(ns, name string) (int, error) {
 
 // mark gives a link in the host the lab's alias, which proves it the lab's
 // when it is to be deleted, and turns duplicate address detection off on
-// it, as the lab's namespaces do for all their links.
-func (s *syncer) mark(ns, name string) error {
+// it, as the lab's namespaces do for all their links. A bridge's port
+// keeps it: what arrives on a port goes up through the bridge, so the
+// port's own link-local address is never used, and skipping the sysctl
+// saves a /proc/sys write per port of a big bridge.
+func (s *syncer) mark(ns, name string, port bool) error {
 	if ns != topo.Host {
 		return nil
 	}
@@ -257,6 +260,9 @@ func (s *syncer) mark(ns, name string) error {
 	err := s.conns[ns].rt.do(call{req: setLinkReq(0, name, false, s.a.alias)})
 	if err != nil {
 		return fmt.Errorf("setting its alias %q: %w", s.a.alias, why(err))
+	}
+	if port {
+		return nil
 	}
 	if err := noDAD(name); err != nil {
 		return fmt.Errorf("turning duplicate address detection off: %w", err)
@@ -300,7 +306,7 @@ func (s *syncer) bridge(b *topo.Bridge) error {
 	if err != nil {
 		return err
 	}
-	return s.mark(b.NS, b.Name)
+	return s.mark(b.NS, b.Name, false)
 }
 
 func (s *syncer) createVeths(ctx context.Context) error {
@@ -377,7 +383,7 @@ func (s *syncer) veth(v *topo.Veth) error {
 		s.upNow[ifKey{main.NS, main.Name}] = true
 	}
 	for _, e := range []topo.End{main, peer} {
-		if err := s.mark(e.NS, e.Name); err != nil {
+		if err := s.mark(e.NS, e.Name, e.Master != ""); err != nil {
 			return err
 		}
 	}

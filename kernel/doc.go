@@ -119,8 +119,9 @@
 // has joined its group. Duplicate address detection is off for every link
 // the lab creates (net.ipv6.conf.default.accept_dad=0 in its namespaces, set
 // before any link is made there, and accept_dad=0 on each of its links in
-// the host), so link-local addresses, and routes through them, are usable at
-// once as well. These settings belong to the lab's own namespaces and links
+// the host but bridge ports, whose own addresses are never used), so
+// link-local addresses, and routes through them, are usable at once as
+// well. These settings belong to the lab's own namespaces and links
 // and go with them; they are not journaled.
 //
 // Down undoes live records in reverse order, skipping what a namespace it
