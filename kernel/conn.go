@@ -141,12 +141,6 @@ func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
 	return nil, err
 }
 
-// linkRef is a link known by index only, enough for the netlink calls that
-// act on an existing link.
-func linkRef(index int) netlink.Link {
-	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: index}}
-}
-
 // isNotFound reports whether err says a link does not exist.
 func isNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError

@@ -18,12 +18,14 @@ func TestMain(m *testing.M) {
 		os.Exit(Main())
 	}
 	os.Exit(sandbox.Run(func() int {
-		return testscript.RunMain(m, map[string]func() int{"nsscript": Main})
+		// testscript.Main exits with the tests' or the command's code.
+		testscript.Main(m, map[string]func(){"nsscript": func() { os.Exit(Main()) }})
+		return 0
 	}))
 }
 
 // TestScripts runs the end-to-end stories in testdata/script. Stories that
-// build labs need root ([root]) and then run inside this test's sandbox, one
+// build labs need root ([sandbox]) and then run inside this test's sandbox, one
 // after another, since they share its network.
 func TestScripts(t *testing.T) {
 	scripts, err := filepath.Abs("../../scripts")
