@@ -207,6 +207,11 @@ func leave(w io.Writer, applier *kernel.Applier, sess *interp.Session, down bool
 			return fmt.Errorf("removing lab %s: %w; `nsscript down %s` retries", name, err, name)
 		}
 		fmt.Fprintf(w, "lab %s is down\n", name)
+	case inThrowAwaySandbox():
+		if err := applier.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s\n", sandboxNote(name))
 	default:
 		if err := applier.Close(); err != nil {
 			return err
