@@ -354,8 +354,8 @@ func (s *syncer) veth(v *topo.Veth) error {
 		return err
 	}
 	cm := s.conns[main.NS]
-	mspec := linkSpec{name: main.Name, mac: main.MAC, mtu: v.MTU, master: master, up: up, nsFD: -1}
-	pspec := linkSpec{name: peer.Name, mac: peer.MAC, mtu: v.MTU, nsFD: -1}
+	mspec := linkSpec{name: main.Name, mac: main.MAC, mtu: v.MTU, master: master, up: up, nsFD: -1, queues: topo.VethQueues}
+	pspec := linkSpec{name: peer.Name, mac: peer.MAC, mtu: v.MTU, nsFD: -1, queues: topo.VethQueues}
 	create := func() error {
 		return cm.rt.do(call{req: newLinkReq(mspec, "veth", &pspec), fail: func(err error) error {
 			s.a.j.fail(seq)

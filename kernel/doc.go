@@ -82,7 +82,8 @@
 //
 // Sync applies in this order: namespaces (loopback up); bridges, created
 // down; veth pairs, each made by one RTM_NEWLINK sent from the side of the
-// end that joins a bridge, with IFLA_MASTER, its MAC and MTU in the same
+// end that joins a bridge, with IFLA_MASTER, its MAC, MTU and queue counts
+// (one transmit and one receive queue per end: topo.VethQueues) in the same
 // message and the peer born in its namespace (IFLA_NET_NS_FD), that end
 // created up unless the Sync sets a sysctl in either namespace; sysctls
 // (before addresses, since some decide what adding an address does);

@@ -52,7 +52,7 @@ func TestPair(t *testing.T) {
 }
 
 // A bridge in the host with an address, namespaces attached to it, MTUs,
-// aliases that mark the host's links as the lab's.
+// aliases that mark the host's links as the lab's, one queue per veth end.
 func TestBridgeInHost(t *testing.T) {
 	needKernel(t)
 	before := snapshot(t, "bx", "by")
@@ -92,6 +92,9 @@ func TestBridgeInHost(t *testing.T) {
 	}
 	if port.Attrs().MasterIndex != br.Attrs().Index || port.Attrs().Alias != "nsscript:brlab" || port.Attrs().MTU != 1400 {
 		t.Errorf("port: master %d (bridge %d), alias %q, mtu %d", port.Attrs().MasterIndex, br.Attrs().Index, port.Attrs().Alias, port.Attrs().MTU)
+	}
+	if q := port.Attrs(); q.NumTxQueues != topo.VethQueues || q.NumRxQueues != topo.VethQueues {
+		t.Errorf("port: %d transmit and %d receive queues, want %d", q.NumTxQueues, q.NumRxQueues, topo.VethQueues)
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)

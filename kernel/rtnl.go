@@ -338,6 +338,9 @@ type linkSpec struct {
 	master int  // ifindex of the bridge it joins, 0 for none
 	up     bool // up in the creating message
 	nsFD   int  // namespace to create it in, -1 for the socket's
+	// queues is its number of transmit and of receive queues, 0 for the
+	// kernel's default.
+	queues int
 }
 
 // attrs appends the attributes of s to a link message, or to a veth
@@ -355,6 +358,10 @@ func (s linkSpec) attrs(add func(typ int, data []byte)) {
 	}
 	if s.nsFD >= 0 {
 		add(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(s.nsFD)))
+	}
+	if s.queues > 0 {
+		add(unix.IFLA_NUM_TX_QUEUES, nl.Uint32Attr(uint32(s.queues)))
+		add(unix.IFLA_NUM_RX_QUEUES, nl.Uint32Attr(uint32(s.queues)))
 	}
 }
 

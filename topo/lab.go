@@ -58,7 +58,15 @@ type End struct {
 	MAC net.HardwareAddr
 }
 
-// Veth is a veth pair with both ends up.
+// VethQueues is the number of transmit and of receive queues of every veth
+// end. The kernel's default is one of each per possible CPU, for XDP and
+// GRO to spread a veth's traffic over CPUs; a lab's veths carry a
+// namespace's own traffic, which needs one, and every queue is a
+// structure and a sysfs directory to create and destroy: on a 64-CPU
+// machine a 1,000-pair lab would make 256,000 of them.
+const VethQueues = 1
+
+// Veth is a veth pair with both ends up, each with VethQueues queues.
 type Veth struct {
 	A, B End
 	MTU  int // 0: the kernel's default

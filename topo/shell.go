@@ -69,14 +69,17 @@ func (l *Lab) shell(s *shellScript) {
 	// Each end is born in its namespace rather than moved there, so the
 	// names only need to be free where they end up.
 	s.section("veth pairs")
+	queueArgs := []string{"numtxqueues", strconv.Itoa(VethQueues), "numrxqueues", strconv.Itoa(VethQueues)}
 	for _, v := range l.Veths {
 		args := []string{"ip", "link", "add", v.A.Name}
 		args = append(args, macArgs(v.A.MAC)...)
 		args = append(args, mtuArgs(v.MTU)...)
+		args = append(args, queueArgs...)
 		args = append(args, netnsArgs(v.A.NS)...)
 		args = append(args, "type", "veth", "peer", "name", v.B.Name)
 		args = append(args, macArgs(v.B.MAC)...)
 		args = append(args, mtuArgs(v.MTU)...)
+		args = append(args, queueArgs...)
 		args = append(args, netnsArgs(v.B.NS)...)
 		s.cmd(args...)
 		for _, e := range []End{v.A, v.B} {

@@ -15,12 +15,14 @@ import (
 // that two builds of one lab compare equal. MAC addresses, and the
 // link-local addresses derived from them, are the lab's own and stay in
 // (whether duplicate address detection is still going on does not: the
-// printed script leaves it on); so do permanent neighbour entries.
+// printed script leaves it on); so do permanent neighbour entries and the
+// veth ends' queue counts.
 const describeLab = `
 for ns in "" $(ls /run/netns); do
 	echo "== namespace ${ns:-host}"
 	in=""; [ -n "$ns" ] && in="ip netns exec $ns"
 	$in ip -o link show | sed -E 's/^[0-9]+: //; s/@[^:]+:/:/; s/link-netns(id)? [^ ]+//g; s/ alias [^\\]*//g; s/[\\]//g; s/ +/ /g; s/ $//' | sort
+	$in ip -d -o link show | sed -nE 's/^[0-9]+: ([^:@]+).* numtxqueues ([0-9]+) numrxqueues ([0-9]+).*/\1 queues \2 \3/p' | sort
 	$in ip -o addr show | sed -E 's/^[0-9]+: //; s/valid_lft.*//; s/ tentative//; s/ +/ /g' | sort
 	$in ip neigh show nud permanent | sort
 	$in ip route show table main | sort

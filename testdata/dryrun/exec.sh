@@ -10,7 +10,7 @@ ip netns add blue
 ip -n blue link set lo up
 
 # veth pairs
-ip link add red-blue address d6:79:c8:73:fb:33 netns red type veth peer name blue-red address 26:88:2e:bf:3b:f0 netns blue
+ip link add red-blue address d6:79:c8:73:fb:33 numtxqueues 1 numrxqueues 1 netns red type veth peer name blue-red address 26:88:2e:bf:3b:f0 numtxqueues 1 numrxqueues 1 netns blue
 
 # addresses
 ip -n red addr add 10.0.0.1/24 brd + dev red-blue

@@ -20,13 +20,13 @@ ip -n gw link add lan address ee:70:a6:c4:55:22 type bridge
 ip -n gw link add dmz address 02:83:6b:82:af:45 type bridge
 
 # veth pairs
-ip link add eth0 address 0e:3c:b7:49:e5:2b netns office type veth peer name lan-office address 1e:cf:8f:bb:aa:8b netns gw
+ip link add eth0 address 0e:3c:b7:49:e5:2b numtxqueues 1 numrxqueues 1 netns office type veth peer name lan-office address 1e:cf:8f:bb:aa:8b numtxqueues 1 numrxqueues 1 netns gw
 ip -n gw link set lan-office master lan
-ip link add eth0 address 4a:c6:5a:42:43:ca netns guest type veth peer name lan-guest address a6:51:87:af:c7:da netns gw
+ip link add eth0 address 4a:c6:5a:42:43:ca numtxqueues 1 numrxqueues 1 netns guest type veth peer name lan-guest address a6:51:87:af:c7:da numtxqueues 1 numrxqueues 1 netns gw
 ip -n gw link set lan-guest master lan
-ip link add eth0 address aa:07:f5:54:1a:90 netns web type veth peer name dmz-web address ce:51:fb:c6:37:63 netns gw
+ip link add eth0 address aa:07:f5:54:1a:90 numtxqueues 1 numrxqueues 1 netns web type veth peer name dmz-web address ce:51:fb:c6:37:63 numtxqueues 1 numrxqueues 1 netns gw
 ip -n gw link set dmz-web master dmz
-ip link add eth0 address 62:68:61:01:9f:e8 netns legacy type veth peer name dmz-legacy address d6:63:a7:27:2c:47 netns gw
+ip link add eth0 address 62:68:61:01:9f:e8 numtxqueues 1 numrxqueues 1 netns legacy type veth peer name dmz-legacy address d6:63:a7:27:2c:47 numtxqueues 1 numrxqueues 1 netns gw
 ip -n gw link set dmz-legacy master dmz
 
 # sysctls

@@ -10,7 +10,7 @@ ip netns add blue
 ip -n blue link set lo up
 
 # veth pairs
-ip link add veth-red address 8a:03:10:3d:5c:46 netns red type veth peer name veth-blue address 9a:f2:1b:b6:73:a5 netns blue
+ip link add veth-red address 8a:03:10:3d:5c:46 numtxqueues 1 numrxqueues 1 netns red type veth peer name veth-blue address 9a:f2:1b:b6:73:a5 numtxqueues 1 numrxqueues 1 netns blue
 
 # addresses
 ip -n red addr add 10.0.1.0/16 brd + dev veth-red
