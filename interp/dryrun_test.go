@@ -73,7 +73,7 @@ ip -n blue link set blue-red up`},
 		{"host end", `veth(host, netns("r"), addr="10.0.0.1/24")`, `
 ip netns add r
 ip -n r link set lo up
-ip link add host-r numtxqueues 1 numrxqueues 1 type veth peer name r-host numtxqueues 1 numrxqueues 1 netns r
+ip link add host-r numtxqueues 1 numrxqueues 1 group 1876602491 type veth peer name r-host numtxqueues 1 numrxqueues 1 netns r
 ip addr add 10.0.0.1/24 brd + dev host-r
 ip link set host-r up
 ip -n r link set r-host up`},
@@ -83,8 +83,8 @@ br = bridge("br0")
 veth(red, br)`, `
 ip netns add red
 ip -n red link set lo up
-ip link add br0 type bridge
-ip link add red-br0 numtxqueues 1 numrxqueues 1 netns red type veth peer name br0-red numtxqueues 1 numrxqueues 1
+ip link add br0 group 1876602491 type bridge
+ip link add red-br0 numtxqueues 1 numrxqueues 1 netns red type veth peer name br0-red numtxqueues 1 numrxqueues 1 group 1876602491
 ip link set br0-red master br0
 ip -n red link set red-br0 up
 ip link set br0-red up
@@ -95,8 +95,8 @@ veth(r, host)
 veth(r, host)`, `
 ip netns add r
 ip -n r link set lo up
-ip link add r-host numtxqueues 1 numrxqueues 1 netns r type veth peer name host-r numtxqueues 1 numrxqueues 1
-ip link add r-host-1 numtxqueues 1 numrxqueues 1 netns r type veth peer name host-r-1 numtxqueues 1 numrxqueues 1
+ip link add r-host numtxqueues 1 numrxqueues 1 netns r type veth peer name host-r numtxqueues 1 numrxqueues 1 group 1876602491
+ip link add r-host-1 numtxqueues 1 numrxqueues 1 netns r type veth peer name host-r-1 numtxqueues 1 numrxqueues 1 group 1876602491
 ip -n r link set r-host up
 ip link set host-r up
 ip -n r link set r-host-1 up
@@ -108,7 +108,7 @@ route(r, "default", via="fd00::1")
 route(r, "fd01::/64", dev=v.a, metric=7)`, `
 ip netns add r
 ip -n r link set lo up
-ip link add r-host numtxqueues 1 numrxqueues 1 netns r type veth peer name host-r numtxqueues 1 numrxqueues 1
+ip link add r-host numtxqueues 1 numrxqueues 1 netns r type veth peer name host-r numtxqueues 1 numrxqueues 1 group 1876602491
 ip -n r addr add fd00::2/64 dev r-host nodad
 ip addr add fd00::1/64 dev host-r nodad
 ip -n r link set r-host up

@@ -19,7 +19,8 @@ import (
 type Applier struct {
 	mu    sync.Mutex
 	lab   string
-	alias string
+	alias string // of the lab's links in the host; topo.RuleComment
+	group uint32 // of the lab's links in the host; topo.LinkGroup
 	dir   string
 	lock  *os.File
 	j     *journal
@@ -80,6 +81,7 @@ func Open(stateDir, lab string, meta Meta) (*Applier, error) {
 	a := &Applier{
 		lab:   lab,
 		alias: topo.RuleComment(lab),
+		group: topo.LinkGroup(lab),
 		dir:   dir,
 		lock:  lock,
 		j:     j,
@@ -176,7 +178,7 @@ func (a *Applier) RollbackTo(ctx context.Context, sp Savepoint) error {
 			after = append(after, r)
 		}
 	}
-	if err := undo(ctx, a.lab, after, trustAll); err != nil {
+	if err := undo(ctx, a.lab, after); err != nil {
 		return err
 	}
 	if _, err := a.j.add(record{Op: opRollback, Ref: sp.seq}); err != nil {
@@ -197,7 +199,7 @@ func (a *Applier) Abort(ctx context.Context) error {
 	if a.done {
 		return nil
 	}
-	if err := undo(ctx, a.lab, a.j.live(), trustAll); err != nil {
+	if err := undo(ctx, a.lab, a.j.live()); err != nil {
 		return err
 	}
 	a.done = true
@@ -226,7 +228,3 @@ func (a *Applier) Close() error {
 	}
 	return jerr
 }
-
-// trustAll lets an undo in the applying process delete unaliased links: it
-// knows that every live record it holds is a change it made.
-func trustAll(int) bool { return true }

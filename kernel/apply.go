@@ -244,23 +244,30 @@ func (s *syncer) index(ns, name string) (int, error) {
 	return l.index, nil
 }
 
-// mark gives a link in the host the lab's alias, which proves it the lab's
-// when it is to be deleted, and turns duplicate address detection off on
-// it, as the lab's namespaces do for all their links. A bridge's port
-// keeps it: what arrives on a port goes up through the bridge, so the
-// port's own link-local address is never used, and skipping the sysctl
-// saves a /proc/sys write per port of a big bridge.
+// group is the interface group of the lab's links in ns: its own in the
+// host, the default in its namespaces.
+func (s *syncer) group(ns string) uint32 {
+	if ns != topo.Host {
+		return 0
+	}
+	return s.a.group
+}
+
+// mark gives a link in the host the lab's alias, for people to see whose
+// it is (its group, set when it was created, is what proves it the lab's),
+// and turns duplicate address detection off on it, as the lab's
+// namespaces do for all their links. A bridge's port keeps it: what
+// arrives on a port goes up through the bridge, so the port's own
+// link-local address is never used, and skipping the sysctl saves a
+// /proc/sys write per port of a big bridge.
 func (s *syncer) mark(ns, name string, port bool) error {
 	if ns != topo.Host {
 		return nil
 	}
-	// Its own round trip, right after the link's creation succeeded: the
-	// name is the lab's, and a Down after a kill trusts an unaliased
-	// link only for the journal's last record.
-	err := s.conns[ns].rt.do(call{req: setLinkReq(0, name, false, s.a.alias)})
-	if err != nil {
-		return fmt.Errorf("setting its alias %q: %w", s.a.alias, why(err))
-	}
+	// The alias rides with the host's next write.
+	s.conns[ns].rt.add(call{req: setLinkReq(0, name, false, s.a.alias), fail: func(err error) error {
+		return fmt.Errorf("interface %s: setting its alias %q: %w", name, s.a.alias, why(err))
+	}})
 	if port {
 		return nil
 	}
@@ -298,7 +305,7 @@ func (s *syncer) bridge(b *topo.Bridge) error {
 	if err != nil {
 		return err
 	}
-	spec := linkSpec{name: b.Name, mac: b.MAC, mtu: b.MTU, nsFD: -1}
+	spec := linkSpec{name: b.Name, mac: b.MAC, mtu: b.MTU, nsFD: -1, group: s.group(b.NS)}
 	err = s.conns[b.NS].rt.do(call{req: newLinkReq(spec, "bridge", nil), fail: func(err error) error {
 		s.a.j.fail(seq)
 		return linkExists(err, b.Name, b.NS)
@@ -354,8 +361,8 @@ func (s *syncer) veth(v *topo.Veth) error {
 		return err
 	}
 	cm := s.conns[main.NS]
-	mspec := linkSpec{name: main.Name, mac: main.MAC, mtu: v.MTU, master: master, up: up, nsFD: -1, queues: topo.VethQueues}
-	pspec := linkSpec{name: peer.Name, mac: peer.MAC, mtu: v.MTU, nsFD: -1, queues: topo.VethQueues}
+	mspec := linkSpec{name: main.Name, mac: main.MAC, mtu: v.MTU, master: master, up: up, nsFD: -1, queues: topo.VethQueues, group: s.group(main.NS)}
+	pspec := linkSpec{name: peer.Name, mac: peer.MAC, mtu: v.MTU, nsFD: -1, queues: topo.VethQueues, group: s.group(peer.NS)}
 	create := func() error {
 		return cm.rt.do(call{req: newLinkReq(mspec, "veth", &pspec), fail: func(err error) error {
 			s.a.j.fail(seq)

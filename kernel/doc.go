@@ -53,12 +53,14 @@
 // /run/netns/NAME, as `ip netns del` does) removes its links, addresses,
 // routes, rules and sysctls at once, so these are not undone one by one.
 // In namespaces the lab did not create (the host), every interface the lab
-// creates carries the alias (IFLA_IFALIAS) "nsscript:LAB", the same text as
-// its iptables comment, and an interface is deleted only when it still
-// carries that alias. The kernel cannot set an alias in the message that
-// creates a link, so a link exists without it for one round trip; a Down
-// after a kill treats an unaliased link as the lab's only when its record
-// is the journal's last. Addresses and routes are deleted by their exact
+// creates is born in the lab's interface group (IFLA_GROUP in the creating
+// message: topo.LinkGroup, a number derived from the lab's name), so no
+// moment exists, even in a run killed half-way, when a link of the lab's
+// is unmarked. It also gets the alias (IFLA_IFALIAS) "nsscript:LAB", the
+// same text as its iptables comment, for people to read; the kernel
+// cannot set an alias in the creating message, so the alias rides with
+// the next write to the host's socket. An interface is deleted only when
+// it carries the lab's group or alias. Addresses and routes are deleted by their exact
 // specification, iptables rules by their exact rule spec (which includes
 // `-m comment --comment nsscript:LAB`), and sysctls are written back to the
 // value recorded before the lab changed them. Permanent neighbour entries

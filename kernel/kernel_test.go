@@ -52,7 +52,8 @@ func TestPair(t *testing.T) {
 }
 
 // A bridge in the host with an address, namespaces attached to it, MTUs,
-// aliases that mark the host's links as the lab's, one queue per veth end.
+// the group and alias that mark the host's links as the lab's, one queue per
+// veth end.
 func TestBridgeInHost(t *testing.T) {
 	needKernel(t)
 	before := snapshot(t, "bx", "by")
@@ -92,6 +93,9 @@ func TestBridgeInHost(t *testing.T) {
 	}
 	if port.Attrs().MasterIndex != br.Attrs().Index || port.Attrs().Alias != "nsscript:brlab" || port.Attrs().MTU != 1400 {
 		t.Errorf("port: master %d (bridge %d), alias %q, mtu %d", port.Attrs().MasterIndex, br.Attrs().Index, port.Attrs().Alias, port.Attrs().MTU)
+	}
+	if g := topo.LinkGroup("brlab"); br.Attrs().Group != g || port.Attrs().Group != g {
+		t.Errorf("groups: bridge %d, port %d, want the lab's, %d", br.Attrs().Group, port.Attrs().Group, g)
 	}
 	if q := port.Attrs(); q.NumTxQueues != topo.VethQueues || q.NumRxQueues != topo.VethQueues {
 		t.Errorf("port: %d transmit and %d receive queues, want %d", q.NumTxQueues, q.NumRxQueues, topo.VethQueues)
@@ -613,10 +617,12 @@ func TestDownAfterKill(t *testing.T) {
 	}
 }
 
-// Down from hand-written journals: a host link without the lab's alias is
-// taken for the lab's only when its record is the last of a run that did
-// not finish (it died between creating the link and marking it); a torn
-// last line is ignored.
+// Down from hand-written journals: a host link is taken for the lab's when
+// it carries the lab's group (which the lab sets in the message that
+// creates the link) or its alias, in any record, whether the run finished
+// or not; a link with neither is someone else's, even under the name of
+// the journal's last record; a record amended as failed deletes nothing;
+// a torn last line is ignored.
 func TestDownOwnership(t *testing.T) {
 	needKernel(t)
 	exists := func(name string) bool {
@@ -632,35 +638,63 @@ func TestDownOwnership(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	const (
+		unfinished = `{"name":"own","pid":1}`
+		finished   = `{"name":"own","pid":1,"finished":"2025-01-01T00:00:00Z"}`
+		veth       = `{"seq":1,"op":"veth","ns":"","name":"own0","peer":"own1"}` + "\n"
+	)
+	group := strconv.FormatUint(uint64(topo.LinkGroup("own")), 10)
 	state := t.TempDir()
 	for _, c := range []struct {
 		name, meta string
 		lines      []string
+		mark       []string // ip link add own0 ... arguments that mark it
+		alias      bool     // set the lab's alias afterwards (it cannot be set in the creation)
 		gone       bool
 	}{{
-		name:  "in flight",
-		meta:  `{"name":"own","pid":1}`,
-		lines: []string{`{"seq":1,"op":"veth","ns":"","name":"own0","peer":"own1"}` + "\n", `{"seq":2,"op":"ad`},
+		name:  "group, in flight",
+		meta:  unfinished,
+		lines: []string{veth, `{"seq":2,"op":"ad`},
+		mark:  []string{"group", group},
 		gone:  true,
 	}, {
-		name: "not last",
-		meta: `{"name":"own","pid":1}`,
-		lines: []string{`{"seq":1,"op":"veth","ns":"","name":"own0","peer":"own1"}` + "\n",
-			`{"seq":2,"op":"sysctl","ns":"","key":"net.ipv4.ip_forward","value":"1"}` + "\n"},
+		name:  "group, finished",
+		meta:  finished,
+		lines: []string{veth, `{"seq":2,"op":"sysctl","ns":"","key":"net.ipv4.ip_forward","value":"1"}` + "\n"},
+		mark:  []string{"group", group},
+		gone:  true,
 	}, {
-		name:  "finished",
-		meta:  `{"name":"own","pid":1,"finished":"2025-01-01T00:00:00Z"}`,
-		lines: []string{`{"seq":1,"op":"veth","ns":"","name":"own0","peer":"own1"}` + "\n"},
+		name:  "alias",
+		meta:  finished,
+		lines: []string{veth},
+		alias: true,
+		gone:  true,
+	}, {
+		name:  "unmarked, in flight",
+		meta:  unfinished,
+		lines: []string{veth, `{"seq":2,"op":"ad`},
+	}, {
+		name:  "another group",
+		meta:  finished,
+		lines: []string{veth},
+		mark:  []string{"group", "7"},
 	}, {
 		name:  "failed",
-		meta:  `{"name":"own","pid":1}`,
-		lines: []string{`{"seq":1,"op":"veth","ns":"","name":"own0","peer":"own1"}` + "\n", `{"seq":2,"op":"fail","ref":1}` + "\n"},
+		meta:  unfinished,
+		lines: []string{veth, `{"seq":2,"op":"fail","ref":1}` + "\n"},
+		mark:  []string{"group", group},
 	}} {
 		t.Run(c.name, func(t *testing.T) {
-			if out, err := exec.Command("ip", "link", "add", "own0", "type", "veth", "peer", "name", "own1").CombinedOutput(); err != nil {
+			argv := append(append([]string{"link", "add", "own0"}, c.mark...), "type", "veth", "peer", "name", "own1")
+			if out, err := exec.Command("ip", argv...).CombinedOutput(); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			defer exec.Command("ip", "link", "del", "own0").Run()
+			if c.alias {
+				if out, err := exec.Command("ip", "link", "set", "own0", "alias", "nsscript:own").CombinedOutput(); err != nil {
+					t.Fatalf("%v\n%s", err, out)
+				}
+			}
 			write(filepath.Join(state, "own"), c.meta, c.lines...)
 			if err := Down(context.Background(), state, "own"); err != nil {
 				t.Fatal(err)
@@ -670,23 +704,5 @@ func TestDownOwnership(t *testing.T) {
 			}
 			stateEmpty(t, state)
 		})
-	}
-	// With the lab's alias, the link is the lab's in any record.
-	for _, argv := range [][]string{
-		{"ip", "link", "add", "own0", "type", "veth", "peer", "name", "own1"},
-		{"ip", "link", "set", "own0", "alias", "nsscript:own"},
-	} {
-		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-	}
-	defer exec.Command("ip", "link", "del", "own0").Run()
-	write(filepath.Join(state, "own"), `{"name":"own","pid":1,"finished":"2025-01-01T00:00:00Z"}`,
-		`{"seq":1,"op":"veth","ns":"","name":"own0","peer":"own1"}`+"\n")
-	if err := Down(context.Background(), state, "own"); err != nil {
-		t.Fatal(err)
-	}
-	if exists("own0") {
-		t.Error("the lab's aliased link is still there")
 	}
 }

@@ -341,6 +341,8 @@ type linkSpec struct {
 	// queues is its number of transmit and of receive queues, 0 for the
 	// kernel's default.
 	queues int
+	// group is its interface group, 0 for the default group.
+	group uint32
 }
 
 // attrs appends the attributes of s to a link message, or to a veth
@@ -358,6 +360,9 @@ func (s linkSpec) attrs(add func(typ int, data []byte)) {
 	}
 	if s.nsFD >= 0 {
 		add(unix.IFLA_NET_NS_FD, nl.Uint32Attr(uint32(s.nsFD)))
+	}
+	if s.group != 0 {
+		add(unix.IFLA_GROUP, nl.Uint32Attr(s.group))
 	}
 	if s.queues > 0 {
 		add(unix.IFLA_NUM_TX_QUEUES, nl.Uint32Attr(uint32(s.queues)))

@@ -69,16 +69,9 @@ func DownWith(ctx context.Context, stateDir, lab string, opts DownOptions) error
 	if _, err := hostNS(); err != nil {
 		return err
 	}
-	// A run that did not finish may have died between creating a link and
-	// marking it: only its last record can be in that state.
-	inflight := -1
-	if m, merr := readMeta(dir); (merr != nil || m.Finished == nil) && len(recs) > 0 {
-		inflight = recs[len(recs)-1].Seq
-	}
-	trust := func(seq int) bool { return seq == inflight }
 	live := liveRecords(recs)
 	pr := &progress{fn: opts.Progress, p: recordsProgress(live)}
-	if err := undoWith(ctx, lab, live, trust, pr); err != nil {
+	if err := undoWith(ctx, lab, live, pr); err != nil {
 		return fmt.Errorf("lab %s is not completely down: %w; run `nsscript down %s` again once the cause is fixed", lab, err, lab)
 	}
 	return removeState(dir)
@@ -86,10 +79,9 @@ func DownWith(ctx context.Context, stateDir, lab string, opts DownOptions) error
 
 // undoer reverses journaled changes.
 type undoer struct {
+	// alias and group mark the lab's links in the host.
 	alias string
-	// trust says whether a host link that lacks the lab's alias may be
-	// taken for the one record seq created.
-	trust func(seq int) bool
+	group uint32
 	conns conns
 	// dying holds the namespaces being deleted: whatever is inside them
 	// goes with them.
@@ -101,22 +93,19 @@ type undoer struct {
 	pr   *progress
 }
 
-type waitLink struct {
-	ns, name string
-	seq      int
-}
+type waitLink struct{ ns, name string }
 
 // undo reverses the changes of recs, which are live records in journal
 // order, and waits until what it removed is gone.
-func undo(ctx context.Context, lab string, recs []record, trust func(int) bool) error {
-	return undoWith(ctx, lab, recs, trust, nil)
+func undo(ctx context.Context, lab string, recs []record) error {
+	return undoWith(ctx, lab, recs, nil)
 }
 
-func undoWith(ctx context.Context, lab string, recs []record, trust func(int) bool, pr *progress) error {
+func undoWith(ctx context.Context, lab string, recs []record, pr *progress) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	u := &undoer{alias: topo.RuleComment(lab), trust: trust, conns: conns{}, dying: map[string]bool{}, pr: pr}
+	u := &undoer{alias: topo.RuleComment(lab), group: topo.LinkGroup(lab), conns: conns{}, dying: map[string]bool{}, pr: pr}
 	defer u.conns.close()
 	return u.run(ctx, recs)
 }
@@ -241,7 +230,7 @@ func (u *undoer) undoOne(r record) error {
 		if u.dying[r.NS] || u.dying[r.PeerNS] {
 			for _, e := range [][2]string{{r.NS, r.Name}, {r.PeerNS, r.Peer}} {
 				if !u.dying[e[0]] {
-					u.wait = append(u.wait, waitLink{e[0], e[1], r.Seq})
+					u.wait = append(u.wait, waitLink{e[0], e[1]})
 				}
 			}
 			return nil
@@ -305,11 +294,11 @@ func (u *undoer) undoOne(r record) error {
 	return nil
 }
 
-// owns reports whether link l, found in the host under the name record r
-// gave, is the one r created.
-func (u *undoer) owns(r int, l netlink.Link) bool {
-	alias := l.Attrs().Alias
-	return alias == u.alias || (alias == "" && u.trust(r))
+// owns reports whether link l, found in the host under the name a record
+// gave, is the lab's: it carries the lab's group, which the lab's links
+// have from their creation, or its alias.
+func (u *undoer) owns(l netlink.Link) bool {
+	return l.Attrs().Group == u.group || l.Attrs().Alias == u.alias
 }
 
 func (u *undoer) deleteLink(r record, ns, name string) error {
@@ -324,7 +313,7 @@ func (u *undoer) deleteLink(r record, ns, name string) error {
 	if err != nil {
 		return err
 	}
-	if ns == topo.Host && !u.owns(r.Seq, l) {
+	if ns == topo.Host && !u.owns(l) {
 		// Not ours any more: someone deleted the lab's and reused the name.
 		return nil
 	}
@@ -464,7 +453,7 @@ func (u *undoer) waitGone(ctx context.Context) error {
 				byNS[w.ns] = links
 			}
 			l := links[w.name]
-			if l == nil || (w.ns == topo.Host && !u.owns(w.seq, l)) {
+			if l == nil || (w.ns == topo.Host && !u.owns(l)) {
 				continue
 			}
 			left = append(left, w)

@@ -59,10 +59,17 @@ func (l *Lab) shell(s *shellScript) {
 
 	// Bridges are created down and brought up once their ports exist.
 	s.section("bridges")
+	group := func(ns string) []string {
+		if ns != Host {
+			return nil
+		}
+		return []string{"group", strconv.FormatUint(uint64(LinkGroup(l.Name)), 10)}
+	}
 	for _, b := range l.Bridges {
 		args := []string{"link", "add", b.Name}
 		args = append(args, macArgs(b.MAC)...)
 		args = append(args, mtuArgs(b.MTU)...)
+		args = append(args, group(b.NS)...)
 		s.cmd(ipIn(b.NS, append(args, "type", "bridge")...)...)
 	}
 
@@ -75,11 +82,13 @@ func (l *Lab) shell(s *shellScript) {
 		args = append(args, macArgs(v.A.MAC)...)
 		args = append(args, mtuArgs(v.MTU)...)
 		args = append(args, queueArgs...)
+		args = append(args, group(v.A.NS)...)
 		args = append(args, netnsArgs(v.A.NS)...)
 		args = append(args, "type", "veth", "peer", "name", v.B.Name)
 		args = append(args, macArgs(v.B.MAC)...)
 		args = append(args, mtuArgs(v.MTU)...)
 		args = append(args, queueArgs...)
+		args = append(args, group(v.B.NS)...)
 		args = append(args, netnsArgs(v.B.NS)...)
 		s.cmd(args...)
 		for _, e := range []End{v.A, v.B} {
@@ -168,10 +177,6 @@ func (l *Lab) shell(s *shellScript) {
 		s.cmd(execIn(m.NS, args...)...)
 	}
 }
-
-// RuleComment is the iptables comment that marks the rules of the lab named
-// name as its own.
-func RuleComment(name string) string { return "nsscript:" + name }
 
 // ipIn is the ip(8) command args run in namespace ns.
 func ipIn(ns string, args ...string) []string {

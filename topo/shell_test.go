@@ -98,7 +98,7 @@ ip netns add s
 ip -n s link set lo up
 ip -n r link add br0 address 02:00:00:00:00:03 mtu 9000 type bridge
 ip link add r-s address 02:00:00:00:00:01 numtxqueues 1 numrxqueues 1 netns r type veth peer name s-r address 02:00:00:00:00:02 numtxqueues 1 numrxqueues 1 netns s
-ip link add h0 address 02:00:00:00:00:04 mtu 9000 numtxqueues 1 numrxqueues 1 type veth peer name p0 address 02:00:00:00:00:05 mtu 9000 numtxqueues 1 numrxqueues 1 netns r
+ip link add h0 address 02:00:00:00:00:04 mtu 9000 numtxqueues 1 numrxqueues 1 group 1876602491 type veth peer name p0 address 02:00:00:00:00:05 mtu 9000 numtxqueues 1 numrxqueues 1 netns r
 ip -n r link set p0 master br0
 ip netns exec r sysctl -qw net.ipv6.conf.all.forwarding=1
 ip -n r addr add 10.0.0.1/24 brd + dev r-s

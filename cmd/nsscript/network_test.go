@@ -53,7 +53,8 @@ func networkState() (string, error) {
 
 // labStateNoise is what differs between two builds of the same lab:
 // interface indexes, MAC addresses, carrier and operational state, packet
-// counters.
+// counters, and the group of its links in the host, which is derived from
+// the lab's name.
 var labStateNoise = []struct {
 	re   *regexp.Regexp
 	with string
@@ -63,6 +64,7 @@ var labStateNoise = []struct {
 	{regexp.MustCompile(`link/ether \S+ brd \S+`), "link/ether"},
 	{regexp.MustCompile(` link-netns(id)? \S+`), ""},
 	{regexp.MustCompile(` state \S+`), ""},
+	{regexp.MustCompile(` group \d+`), " group LAB"},
 	{regexp.MustCompile(`,?(LOWER_UP|NO-CARRIER|M-DOWN)`), ""},
 	{regexp.MustCompile(`<,`), "<"},
 	{regexp.MustCompile(`\[\d+:\d+\]`), ""},

@@ -16,10 +16,10 @@ ip -n r1 link add lan0 address 16:0f:9d:98:3d:1d mtu 1400 type bridge
 
 # veth pairs
 ip link add r1-r2 address 8a:42:06:aa:fa:01 numtxqueues 1 numrxqueues 1 netns r1 type veth peer name r2-r1 address ba:df:24:cb:01:af numtxqueues 1 numrxqueues 1 netns r2
-ip link add r2-host address 0e:d4:f2:ad:c8:35 numtxqueues 1 numrxqueues 1 netns r2 type veth peer name host-r2 address be:70:b5:cf:e5:30 numtxqueues 1 numrxqueues 1
+ip link add r2-host address 0e:d4:f2:ad:c8:35 numtxqueues 1 numrxqueues 1 netns r2 type veth peer name host-r2 address be:70:b5:cf:e5:30 numtxqueues 1 numrxqueues 1 group 1234275090
 ip link add r2-lan0 address c6:13:4e:d2:c9:c7 mtu 1400 numtxqueues 1 numrxqueues 1 netns r2 type veth peer name lan0-r2 address ea:27:e8:28:1a:29 mtu 1400 numtxqueues 1 numrxqueues 1 netns r1
 ip -n r1 link set lan0-r2 master lan0
-ip link add a-rather--9552d address 06:8d:46:66:65:97 numtxqueues 1 numrxqueues 1 netns a-rather-long-namespace type veth peer name host-a-ra-95039 address 86:13:3a:02:62:cc numtxqueues 1 numrxqueues 1
+ip link add a-rather--9552d address 06:8d:46:66:65:97 numtxqueues 1 numrxqueues 1 netns a-rather-long-namespace type veth peer name host-a-ra-95039 address 86:13:3a:02:62:cc numtxqueues 1 numrxqueues 1 group 1234275090
 ip link add r1-r1 address 72:44:f4:bf:47:2d numtxqueues 1 numrxqueues 1 netns r1 type veth peer name r1-r1-1 address 16:50:1e:ba:38:93 numtxqueues 1 numrxqueues 1 netns r1
 
 # sysctls

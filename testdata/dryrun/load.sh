@@ -12,14 +12,14 @@ ip netns add m3
 ip -n m3 link set lo up
 
 # bridges
-ip link add br-lab address 72:ad:00:e0:32:ae type bridge
+ip link add br-lab address 72:ad:00:e0:32:ae group 1242725457 type bridge
 
 # veth pairs
-ip link add m1-br-lab address 8a:56:f8:28:b0:e2 numtxqueues 1 numrxqueues 1 netns m1 type veth peer name br-lab-m1 address 3e:e4:e6:b1:2c:c0 numtxqueues 1 numrxqueues 1
+ip link add m1-br-lab address 8a:56:f8:28:b0:e2 numtxqueues 1 numrxqueues 1 netns m1 type veth peer name br-lab-m1 address 3e:e4:e6:b1:2c:c0 numtxqueues 1 numrxqueues 1 group 1242725457
 ip link set br-lab-m1 master br-lab
-ip link add m2-br-lab address ce:f9:1c:5c:58:37 numtxqueues 1 numrxqueues 1 netns m2 type veth peer name br-lab-m2 address 8e:41:b5:3d:71:83 numtxqueues 1 numrxqueues 1
+ip link add m2-br-lab address ce:f9:1c:5c:58:37 numtxqueues 1 numrxqueues 1 netns m2 type veth peer name br-lab-m2 address 8e:41:b5:3d:71:83 numtxqueues 1 numrxqueues 1 group 1242725457
 ip link set br-lab-m2 master br-lab
-ip link add m3-br-lab address 4e:f4:76:8c:c7:3e numtxqueues 1 numrxqueues 1 netns m3 type veth peer name br-lab-m3 address 0a:23:51:24:89:33 numtxqueues 1 numrxqueues 1
+ip link add m3-br-lab address 4e:f4:76:8c:c7:3e numtxqueues 1 numrxqueues 1 netns m3 type veth peer name br-lab-m3 address 0a:23:51:24:89:33 numtxqueues 1 numrxqueues 1 group 1242725457
 ip link set br-lab-m3 master br-lab
 
 # addresses

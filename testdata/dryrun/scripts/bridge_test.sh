@@ -12,14 +12,14 @@ ip netns add internet
 ip -n internet link set lo up
 
 # bridges
-ip link add br-0 address b6:0b:eb:57:25:45 type bridge
+ip link add br-0 address b6:0b:eb:57:25:45 group 1317670357 type bridge
 
 # veth pairs
-ip link add veth-red address da:67:f0:86:79:50 numtxqueues 1 numrxqueues 1 netns red type veth peer name veth-red-br address 0e:63:77:68:44:05 numtxqueues 1 numrxqueues 1
+ip link add veth-red address da:67:f0:86:79:50 numtxqueues 1 numrxqueues 1 netns red type veth peer name veth-red-br address 0e:63:77:68:44:05 numtxqueues 1 numrxqueues 1 group 1317670357
 ip link set veth-red-br master br-0
-ip link add veth-blue address 3e:1e:56:e6:1d:82 numtxqueues 1 numrxqueues 1 netns blue type veth peer name veth-blue-br address 7a:8b:d8:9f:90:89 numtxqueues 1 numrxqueues 1
+ip link add veth-blue address 3e:1e:56:e6:1d:82 numtxqueues 1 numrxqueues 1 netns blue type veth peer name veth-blue-br address 7a:8b:d8:9f:90:89 numtxqueues 1 numrxqueues 1 group 1317670357
 ip link set veth-blue-br master br-0
-ip link add uplink address 1a:95:e7:93:07:e4 numtxqueues 1 numrxqueues 1 type veth peer name eth0 address ee:fa:e6:e4:15:47 numtxqueues 1 numrxqueues 1 netns internet
+ip link add uplink address 1a:95:e7:93:07:e4 numtxqueues 1 numrxqueues 1 group 1317670357 type veth peer name eth0 address ee:fa:e6:e4:15:47 numtxqueues 1 numrxqueues 1 netns internet
 
 # addresses
 ip addr add 192.168.15.5/24 brd + dev br-0

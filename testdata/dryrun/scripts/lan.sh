@@ -14,16 +14,16 @@ ip netns add h4
 ip -n h4 link set lo up
 
 # bridges
-ip link add lan0 address d6:9f:8a:c4:29:da type bridge
+ip link add lan0 address d6:9f:8a:c4:29:da group 1299893352 type bridge
 
 # veth pairs
-ip link add eth0 address 16:cd:bb:11:bb:31 numtxqueues 1 numrxqueues 1 netns h1 type veth peer name lan0-h1 address 66:82:db:96:76:9c numtxqueues 1 numrxqueues 1
+ip link add eth0 address 16:cd:bb:11:bb:31 numtxqueues 1 numrxqueues 1 netns h1 type veth peer name lan0-h1 address 66:82:db:96:76:9c numtxqueues 1 numrxqueues 1 group 1299893352
 ip link set lan0-h1 master lan0
-ip link add eth0 address be:80:1b:b5:6a:0f numtxqueues 1 numrxqueues 1 netns h2 type veth peer name lan0-h2 address 0a:a7:12:2a:e8:99 numtxqueues 1 numrxqueues 1
+ip link add eth0 address be:80:1b:b5:6a:0f numtxqueues 1 numrxqueues 1 netns h2 type veth peer name lan0-h2 address 0a:a7:12:2a:e8:99 numtxqueues 1 numrxqueues 1 group 1299893352
 ip link set lan0-h2 master lan0
-ip link add eth0 address ae:d5:63:51:c7:5f numtxqueues 1 numrxqueues 1 netns h3 type veth peer name lan0-h3 address 1e:d6:38:df:ec:cf numtxqueues 1 numrxqueues 1
+ip link add eth0 address ae:d5:63:51:c7:5f numtxqueues 1 numrxqueues 1 netns h3 type veth peer name lan0-h3 address 1e:d6:38:df:ec:cf numtxqueues 1 numrxqueues 1 group 1299893352
 ip link set lan0-h3 master lan0
-ip link add eth0 address b2:d1:61:59:15:00 numtxqueues 1 numrxqueues 1 netns h4 type veth peer name lan0-h4 address 62:0a:2b:ce:13:b4 numtxqueues 1 numrxqueues 1
+ip link add eth0 address b2:d1:61:59:15:00 numtxqueues 1 numrxqueues 1 netns h4 type veth peer name lan0-h4 address 62:0a:2b:ce:13:b4 numtxqueues 1 numrxqueues 1 group 1299893352
 ip link set lan0-h4 master lan0
 
 # addresses

@@ -14,16 +14,16 @@ ip netns add h4
 ip -n h4 link set lo up
 
 # bridges
-ip link add lan0 address 3e:5a:c2:ce:3d:b2 type bridge
+ip link add lan0 address 3e:5a:c2:ce:3d:b2 group 1760705813 type bridge
 
 # veth pairs
-ip link add eth0 address ee:10:e5:5f:ab:70 numtxqueues 1 numrxqueues 1 netns h1 type veth peer name lan0-h1 address 82:b8:35:2a:53:ee numtxqueues 1 numrxqueues 1
+ip link add eth0 address ee:10:e5:5f:ab:70 numtxqueues 1 numrxqueues 1 netns h1 type veth peer name lan0-h1 address 82:b8:35:2a:53:ee numtxqueues 1 numrxqueues 1 group 1760705813
 ip link set lan0-h1 master lan0
-ip link add eth0 address 32:22:86:02:26:f9 numtxqueues 1 numrxqueues 1 netns h2 type veth peer name lan0-h2 address 06:dd:c4:a3:36:76 numtxqueues 1 numrxqueues 1
+ip link add eth0 address 32:22:86:02:26:f9 numtxqueues 1 numrxqueues 1 netns h2 type veth peer name lan0-h2 address 06:dd:c4:a3:36:76 numtxqueues 1 numrxqueues 1 group 1760705813
 ip link set lan0-h2 master lan0
-ip link add eth0 address d6:4f:66:4d:11:77 numtxqueues 1 numrxqueues 1 netns h3 type veth peer name lan0-h3 address 1a:65:4f:88:97:85 numtxqueues 1 numrxqueues 1
+ip link add eth0 address d6:4f:66:4d:11:77 numtxqueues 1 numrxqueues 1 netns h3 type veth peer name lan0-h3 address 1a:65:4f:88:97:85 numtxqueues 1 numrxqueues 1 group 1760705813
 ip link set lan0-h3 master lan0
-ip link add eth0 address 36:47:a7:ac:e3:97 numtxqueues 1 numrxqueues 1 netns h4 type veth peer name lan0-h4 address 5e:ef:5c:13:17:84 numtxqueues 1 numrxqueues 1
+ip link add eth0 address 36:47:a7:ac:e3:97 numtxqueues 1 numrxqueues 1 netns h4 type veth peer name lan0-h4 address 5e:ef:5c:13:17:84 numtxqueues 1 numrxqueues 1 group 1760705813
 ip link set lan0-h4 master lan0
 
 # addresses
