@@ -36,6 +36,12 @@ type syncer struct {
 	// before creating links there, to refuse foreign names before
 	// journaling anything.
 	hostNames map[string]bool
+	// expected holds the links this Sync brings up, starting those of them
+	// that were not running yet when first asked, lastOper the last
+	// operational state seen of one (see checkRunning).
+	expected []upLink
+	starting []upLink
+	lastOper uint8
 }
 
 func (s *syncer) run(ctx context.Context) error {
@@ -363,8 +369,19 @@ func (s *syncer) veth(v *topo.Veth) error {
 	cm := s.conns[main.NS]
 	mspec := linkSpec{name: main.Name, mac: main.MAC, mtu: v.MTU, master: master, up: up, nsFD: -1, queues: topo.VethQueues, group: s.group(main.NS)}
 	pspec := linkSpec{name: peer.Name, mac: peer.MAC, mtu: v.MTU, nsFD: -1, queues: topo.VethQueues, group: s.group(peer.NS)}
+	// A kernel that honours NLM_F_ECHO on link creation answers with the
+	// new link, its peer's index in IFLA_LINK: neither end needs looking
+	// up later. On one that does not, index looks them up.
+	echo := func(typ uint16, data []byte) {
+		if li := parseLink(typ, data); li.index != 0 && li.link != 0 {
+			s.a.ifindex[ifKey{main.NS, main.Name}] = li.index
+			s.a.ifindex[ifKey{peer.NS, peer.Name}] = li.link
+		}
+	}
 	create := func() error {
-		return cm.rt.do(call{req: newLinkReq(mspec, "veth", &pspec), fail: func(err error) error {
+		req := newLinkReq(mspec, "veth", &pspec)
+		req.Flags |= unix.NLM_F_ECHO
+		return cm.rt.do(call{req: req, reply: echo, fail: func(err error) error {
 			s.a.j.fail(seq)
 			if !errors.Is(err, unix.EEXIST) {
 				return why(err)
@@ -659,7 +676,9 @@ func (s *syncer) addRoutes(ctx context.Context) error {
 		s.pr.tick(&s.pr.p.Routes, 1)
 	}
 	// Everything queued since the namespaces were made goes now: one
-	// write per namespace, in the lab's order within each.
+	// write per namespace, in the lab's order within each, ending with
+	// lookups that tell which links are running already.
+	s.checkRunning()
 	return s.flushAll(ctx)
 }
 

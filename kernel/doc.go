@@ -98,10 +98,12 @@
 // their ports are attached.
 //
 // Requests go through one raw rtnetlink socket per namespace (rtnl.go)
-// with a queue: addresses, link ups, neighbour entries and routes are
-// queued per namespace and sent in writes of up to 32 requests at the end
-// of the routes step, the lab's namespaces first and the host last, so
-// the bridges in the host come up after every port. A request that fails
+// with a queue. Creating a veth pair asks the kernel to echo the new
+// link, which tells the indexes of both ends without looking them up.
+// Addresses, link ups, neighbour entries and routes are queued per
+// namespace and sent in writes of up to 32 requests at the end of the
+// routes step, the lab's namespaces first and the host last, so the
+// bridges in the host come up after every port. A request that fails
 // marks its journal record as not made, so undoing never deletes a
 // matching object that is not the lab's; requests still queued when a Sync
 // fails are discarded and marked the same way.
@@ -115,8 +117,9 @@
 // joins each address's solicited-node group in another work item, and
 // neighbour solicitations for it are dropped until it has. A lost packet
 // costs a second of retransmission timeout, so Sync ends by waiting for
-// both: it asks for each link it brought up by name until its operational
-// state is up (recent kernels run a link's pending linkwatch work when one
+// both: it asks for each link it brought up by name (first at the end of
+// its namespace's last batch, then again for those not running yet) until
+// its operational state is up (recent kernels run a link's pending linkwatch work when one
 // asks for that link alone: linkwatch_sync_dev in rtnl_getlink; on older
 // ones this is a plain poll), then reads /proc/net/igmp6 in each namespace until every IPv6 address
 // has joined its group. Duplicate address detection is off for every link

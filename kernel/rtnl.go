@@ -216,6 +216,9 @@ func (e *kernelMsgError) Unwrap() error { return e.errno }
 type linkInfo struct {
 	index int
 	oper  uint8 // IF_OPER_*
+	// link is IFLA_LINK: for a veth end, its peer's index in the peer's
+	// namespace.
+	link int
 }
 
 // getLink asks for the link called name. Asking for one link by name also
@@ -240,8 +243,11 @@ func parseLink(typ uint16, data []byte) linkInfo {
 	li.index = int(nl.DeserializeIfInfomsg(data).Index)
 	if attrs, err := nl.ParseRouteAttr(data[unix.SizeofIfInfomsg:]); err == nil {
 		for _, a := range attrs {
-			if a.Attr.Type == unix.IFLA_OPERSTATE && len(a.Value) > 0 {
+			switch {
+			case a.Attr.Type == unix.IFLA_OPERSTATE && len(a.Value) > 0:
 				li.oper = a.Value[0]
+			case a.Attr.Type == unix.IFLA_LINK && len(a.Value) == 4:
+				li.link = int(binary.NativeEndian.Uint32(a.Value))
 			}
 		}
 	}
