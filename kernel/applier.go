@@ -131,6 +131,7 @@ func (a *Applier) Sync(ctx context.Context, lab *topo.Lab) error {
 	}
 	err := s.run(ctx)
 	s.conns.close()
+	s.sys.close()
 	if err != nil {
 		a.broken = err
 		return err

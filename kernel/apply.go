@@ -36,6 +36,9 @@ type syncer struct {
 	// before creating links there, to refuse foreign names before
 	// journaling anything.
 	hostNames map[string]bool
+	// sys reads and writes sysctls, on whichever thread is in the
+	// namespace they belong to; one step at a time uses it.
+	sys procSys
 	// expected holds the links this Sync brings up, starting those of them
 	// that were not running yet when first asked, lastOper the last
 	// operational state seen of one (see checkRunning).
@@ -142,7 +145,7 @@ func (s *syncer) newNetns(t *thread, n *topo.Netns) (*nsConn, error) {
 	}
 	// Links made here get no duplicate address detection: their
 	// link-local addresses are usable at once.
-	if err := noDAD("default"); err != nil {
+	if err := s.sys.noDAD("default"); err != nil {
 		c.close()
 		return nil, fmt.Errorf("turning duplicate address detection off: %w", err)
 	}
@@ -277,7 +280,7 @@ func (s *syncer) mark(ns, name string, port bool) error {
 	if port {
 		return nil
 	}
-	if err := noDAD(name); err != nil {
+	if err := s.sys.noDAD(name); err != nil {
 		return fmt.Errorf("turning duplicate address detection off: %w", err)
 	}
 	return nil
@@ -513,7 +516,7 @@ func (s *syncer) setSysctls(ctx context.Context) error {
 // sysctl sets key to value in the calling thread's namespace ns, recording
 // the value it had first. A key that has the value already is left alone.
 func (s *syncer) sysctl(ns, key, value string, pos topo.Pos) error {
-	old, err := readSysctl(key)
+	old, err := s.sys.read(key)
 	if errors.Is(err, unix.ENOENT) {
 		return explain(err, "there is no such sysctl in %s (%s does not exist); check the key, and that any interface it names exists by then", where(ns), sysctlPath(key))
 	}
@@ -527,7 +530,7 @@ func (s *syncer) sysctl(ns, key, value string, pos topo.Pos) error {
 	if err != nil {
 		return err
 	}
-	if err := writeSysctl(key, value); err != nil {
+	if err := s.sys.write(key, value); err != nil {
 		s.a.j.fail(seq)
 		if errors.Is(err, unix.EINVAL) {
 			return explain(err, "the kernel refused the value %q (it was %q): %v", value, old, err)

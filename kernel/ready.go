@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"nsscript/topo"
 )
@@ -255,26 +254,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// noDAD turns duplicate address detection off for link name in the
-// calling thread's namespace, so its link-local address is usable at
-// once, like the addresses the lab gives it. Without IPv6 there is
-// nothing to do.
-func noDAD(name string) error {
-	err := writeProcSys("/proc/sys/net/ipv6/conf/"+name+"/accept_dad", "0")
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	return err
-}
-
-func writeProcSys(path, value string) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	_, err = unix.Write(fd, []byte(value))
-	return err
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -130,36 +129,4 @@ func removeNetns(name string) error {
 		return err
 	}
 	return nil
-}
-
-// sysctlPath is the /proc/sys file of a dotted key.
-func sysctlPath(key string) string {
-	return "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-}
-
-// readSysctl reads a sysctl of the calling thread's namespace.
-func readSysctl(key string) (string, error) {
-	fd, err := unix.Open(sysctlPath(key), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", err
-	}
-	defer unix.Close(fd)
-	var buf []byte
-	chunk := make([]byte, 512)
-	for {
-		n, err := unix.Read(fd, chunk)
-		if err != nil {
-			return "", err
-		}
-		if n == 0 {
-			break
-		}
-		buf = append(buf, chunk[:n]...)
-	}
-	return strings.TrimSuffix(string(buf), "\n"), nil
-}
-
-// writeSysctl writes a sysctl of the calling thread's namespace.
-func writeSysctl(key, value string) error {
-	return writeProcSys(sysctlPath(key), value)
 }

@@ -91,6 +91,7 @@ type undoer struct {
 	wait []waitLink
 	ipt  *iptables.IPTables
 	pr   *progress
+	sys  procSys
 }
 
 type waitLink struct{ ns, name string }
@@ -107,6 +108,7 @@ func undoWith(ctx context.Context, lab string, recs []record, pr *progress) erro
 	}
 	u := &undoer{alias: topo.RuleComment(lab), group: topo.LinkGroup(lab), conns: conns{}, dying: map[string]bool{}, pr: pr}
 	defer u.conns.close()
+	defer u.sys.close()
 	return u.run(ctx, recs)
 }
 
@@ -265,7 +267,7 @@ func (u *undoer) undoOne(r record) error {
 			return nil
 		}
 		return inNS(c, func() error {
-			err := writeSysctl(r.Key, *r.Old)
+			err := u.sys.write(r.Key, *r.Old)
 			if errors.Is(err, unix.ENOENT) {
 				// It belonged to an interface that is gone.
 				return nil
