@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -23,9 +24,14 @@ import (
 type rtConn struct {
 	fd    int
 	seq   uint32
-	buf   []byte
 	queue []call
 }
+
+// recvBufs holds the buffers replies are read into: a message is handled
+// before the next read, so a few buffers serve every socket of a Sync,
+// rather than one per namespace (64 MB for 1,000 namespaces, each page
+// cleared and then collected).
+var recvBufs = sync.Pool{New: func() any { return new([1 << 16]byte) }}
 
 // call is a request with what to do with its outcome.
 type call struct {
@@ -59,7 +65,7 @@ func dialRoute() (*rtConn, error) {
 	// when it refuses one.
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1)
-	return &rtConn{fd: fd, buf: make([]byte, 1<<16)}, nil
+	return &rtConn{fd: fd}, nil
 }
 
 func (c *rtConn) close() { unix.Close(c.fd) }
@@ -116,6 +122,8 @@ func (c *rtConn) exchange(calls []call) error {
 		out = append(out, cl.req.Serialize()...)
 	}
 	errs := make([]error, len(calls))
+	buf := recvBufs.Get().(*[1 << 16]byte)
+	defer recvBufs.Put(buf)
 	if err := unix.Sendto(c.fd, out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		err = fmt.Errorf("netlink send: %w", err)
 		for i := range errs {
@@ -124,13 +132,13 @@ func (c *rtConn) exchange(calls []call) error {
 		return c.outcome(calls, errs)
 	}
 	for pending := len(calls); pending > 0; {
-		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		n, _, err := unix.Recvfrom(c.fd, buf[:], 0)
 		if err == unix.EINTR {
 			continue
 		}
 		var msgs []syscall.NetlinkMessage
 		if err == nil {
-			msgs, err = syscall.ParseNetlinkMessage(c.buf[:n])
+			msgs, err = syscall.ParseNetlinkMessage(buf[:n])
 		}
 		if err != nil {
 			// The socket cannot say which requests were made: each
@@ -234,22 +242,34 @@ func (c *rtConn) getLink(name string) (linkInfo, error) {
 	return li, err
 }
 
-// parseLink reads the index and operational state of an RTM_NEWLINK.
+// parseLink reads the index, operational state and IFLA_LINK of an
+// RTM_NEWLINK. It walks the attributes in place: a Sync parses a reply of
+// some fifty attributes for every link it makes and every readiness
+// lookup, and allocating each (nl.ParseRouteAttr) cost 0.1 s of CPU at
+// 1,000 namespaces.
 func parseLink(typ uint16, data []byte) linkInfo {
 	var li linkInfo
 	if typ != unix.RTM_NEWLINK || len(data) < unix.SizeofIfInfomsg {
 		return li
 	}
-	li.index = int(nl.DeserializeIfInfomsg(data).Index)
-	if attrs, err := nl.ParseRouteAttr(data[unix.SizeofIfInfomsg:]); err == nil {
-		for _, a := range attrs {
-			switch {
-			case a.Attr.Type == unix.IFLA_OPERSTATE && len(a.Value) > 0:
-				li.oper = a.Value[0]
-			case a.Attr.Type == unix.IFLA_LINK && len(a.Value) == 4:
-				li.link = int(binary.NativeEndian.Uint32(a.Value))
+	li.index = int(int32(binary.NativeEndian.Uint32(data[4:8]))) // ifi_index
+	for b := data[unix.SizeofIfInfomsg:]; len(b) >= unix.SizeofRtAttr; {
+		n := int(binary.NativeEndian.Uint16(b[0:2]))
+		if n < unix.SizeofRtAttr || n > len(b) {
+			break
+		}
+		v := b[unix.SizeofRtAttr:n]
+		switch binary.NativeEndian.Uint16(b[2:4]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER) {
+		case unix.IFLA_OPERSTATE:
+			if len(v) > 0 {
+				li.oper = v[0]
+			}
+		case unix.IFLA_LINK:
+			if len(v) == 4 {
+				li.link = int(binary.NativeEndian.Uint32(v))
 			}
 		}
+		b = b[min((n+unix.NLA_ALIGNTO-1)&^(unix.NLA_ALIGNTO-1), len(b)):]
 	}
 	return li
 }
@@ -279,15 +299,17 @@ func (c *rtConn) dumpLinkNames() (map[string]bool, error) {
 	}
 	names := map[string]bool{}
 	interrupted := false
+	buf := recvBufs.Get().(*[1 << 16]byte)
+	defer recvBufs.Put(buf)
 	for {
-		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		n, _, err := unix.Recvfrom(c.fd, buf[:], 0)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("netlink receive: %w", err)
 		}
-		msgs, err := syscall.ParseNetlinkMessage(c.buf[:n])
+		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
 		if err != nil {
 			return nil, err
 		}
