@@ -83,6 +83,7 @@ type builder struct {
 type result struct {
 	Builder   string  `json:"builder"`
 	N         int     `json:"n"`
+	Round     int     `json:"round"`
 	BuildS    float64 `json:"build_s"`
 	DownS     float64 `json:"teardown_s"`
 	BuildKB   int64   `json:"build_peak_rss_kb"`
@@ -165,13 +166,20 @@ func run() error {
 	}
 
 	fmt.Printf("nsscript bench: %s, %d CPUs, sizes %v, load average %s\n", kernelRelease(), runtime.NumCPU(), sizes, loadAvg())
+	// Rounds: each builder runs once per round, in turn, so that the
+	// machine's changing load falls on all of them alike and a round's
+	// runs can be compared with each other.
+	rounds := 0
+	for _, b := range builders {
+		rounds = max(rounds, b.runs)
+	}
 	var all []result
 	for _, n := range sizes {
-		for _, b := range builders {
-			if b.notBuilt != "" {
-				continue
-			}
-			for r := 1; r <= b.runs; r++ {
+		for r := 1; r <= rounds; r++ {
+			for _, b := range builders {
+				if b.notBuilt != "" || r > b.runs {
+					continue
+				}
 				if *flagVerbose {
 					fmt.Fprintf(os.Stderr, "== %s N=%d run %d/%d\n", b.name, n, r, b.runs)
 				}
@@ -180,6 +188,7 @@ func run() error {
 					Env: b.extraEnvs, StateDir: stateDir, Pings: *flagPings,
 					Quiet: *flagQuiet, Verbose: *flagVerbose,
 				})
+				res.Round = r
 				if res.Err != "" {
 					fmt.Fprintf(os.Stderr, "bench: %s N=%d run %d: %s\n", b.name, n, r, res.Err)
 				} else if *flagVerbose {

@@ -108,7 +108,29 @@ func printTable(w io.Writer, sizes []int, builders []*builder, all []result) {
 				fmt.Fprintf(w, "build ratio nsscript/%-5s N=%-5d n/a (%s)\n", other, n, why)
 				continue
 			}
-			fmt.Fprintf(w, "build ratio nsscript/%-5s N=%-5d %6.3f  (%.3f s / %.3f s)\n", other, n, a.build/b.build, a.build, b.build)
+			fmt.Fprintf(w, "build ratio nsscript/%-5s N=%-5d %6.3f  (%.3f s / %.3f s)", other, n, a.build/b.build, a.build, b.build)
+			if p := pairedRatios(all, n, "nsscript", other); len(p) >= 2 {
+				fmt.Fprintf(w, "; run by run: median %.3f, %.3f to %.3f over %d rounds", median(p), slices.Min(p), slices.Max(p), len(p))
+			}
+			fmt.Fprintln(w)
 		}
 	}
+}
+
+// pairedRatios divides the build time of builder a by that of builder b in
+// each round where both succeeded at size n.
+func pairedRatios(all []result, n int, a, b string) []float64 {
+	builds := map[string]map[int]float64{a: {}, b: {}}
+	for _, r := range all {
+		if r.N == n && r.Err == "" && builds[r.Builder] != nil {
+			builds[r.Builder][r.Round] = r.BuildS
+		}
+	}
+	var out []float64
+	for round, x := range builds[a] {
+		if y, ok := builds[b][round]; ok && y > 0 {
+			out = append(out, x/y)
+		}
+	}
+	return out
 }
