@@ -42,9 +42,10 @@ type syncer struct {
 	// expected holds the links this Sync brings up, starting those of them
 	// that were not running yet when first asked, lastOper the last
 	// operational state seen of one (see checkRunning).
-	expected []upLink
-	starting []upLink
-	lastOper uint8
+	expected   []upLink
+	starting   []upLink
+	hostChecks []upLink
+	lastOper   uint8
 }
 
 func (s *syncer) run(ctx context.Context) error {
@@ -225,11 +226,14 @@ func (s *syncer) checkFree(ns, name string) error {
 		return nil
 	}
 	if s.hostNames == nil {
-		names, err := s.conns[topo.Host].rt.linkNames()
+		links, err := s.conns[topo.Host].rt.links()
 		if err != nil {
 			return fmt.Errorf("listing the host's interfaces: %w", err)
 		}
-		s.hostNames = names
+		s.hostNames = map[string]bool{}
+		for name := range links {
+			s.hostNames[name] = true
+		}
 	}
 	if s.hostNames[name] {
 		return taken(fmt.Sprintf("interface %s in the host", name))
@@ -262,24 +266,23 @@ func (s *syncer) group(ns string) uint32 {
 	return s.a.group
 }
 
-// mark gives a link in the host the lab's alias, for people to see whose
-// it is (its group, set when it was created, is what proves it the lab's),
-// and turns duplicate address detection off on it, as the lab's
-// namespaces do for all their links. A bridge's port keeps it: what
-// arrives on a port goes up through the bridge, so the port's own
-// link-local address is never used, and skipping the sysctl saves a
-// /proc/sys write per port of a big bridge.
+// mark finishes a link the lab made in the host, other than a bridge's
+// port: it gets the lab's alias, for people to see whose it is (its group,
+// set when it was created, is what proves it the lab's), and duplicate
+// address detection goes off on it, as the lab's namespaces do for all
+// their links. A port is left as it was made: it is known by its bridge
+// (which has the alias), what arrives on it goes up through the bridge,
+// so its own link-local address is never used, and every change to a
+// link runs the kernel's notifiers (the bridge's among them), which made
+// an alias cost 0.1 ms per port of a big bridge.
 func (s *syncer) mark(ns, name string, port bool) error {
-	if ns != topo.Host {
+	if ns != topo.Host || port {
 		return nil
 	}
 	// The alias rides with the host's next write.
 	s.conns[ns].rt.add(call{req: setLinkReq(0, name, false, s.a.alias), fail: func(err error) error {
 		return fmt.Errorf("interface %s: setting its alias %q: %w", name, s.a.alias, why(err))
 	}})
-	if port {
-		return nil
-	}
 	if err := s.sys.noDAD(name); err != nil {
 		return fmt.Errorf("turning duplicate address detection off: %w", err)
 	}

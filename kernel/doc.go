@@ -56,10 +56,11 @@
 // creates is born in the lab's interface group (IFLA_GROUP in the creating
 // message: topo.LinkGroup, a number derived from the lab's name), so no
 // moment exists, even in a run killed half-way, when a link of the lab's
-// is unmarked. It also gets the alias (IFLA_IFALIAS) "nsscript:LAB", the
-// same text as its iptables comment, for people to read; the kernel
-// cannot set an alias in the creating message, so the alias rides with
-// the next write to the host's socket. An interface is deleted only when
+// is unmarked. Every one but a bridge's port (known by its bridge) also
+// gets the alias (IFLA_IFALIAS) "nsscript:LAB", the same text as its
+// iptables comment, for people to read; the kernel cannot set an alias in
+// the creating message, so the alias rides with the next write to the
+// host's socket. An interface is deleted only when
 // it carries the lab's group or alias. Addresses and routes are deleted by their exact
 // specification, iptables rules by their exact rule spec (which includes
 // `-m comment --comment nsscript:LAB`), and sysctls are written back to the

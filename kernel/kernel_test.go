@@ -91,7 +91,8 @@ func TestBridgeInHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if port.Attrs().MasterIndex != br.Attrs().Index || port.Attrs().Alias != "nsscript:brlab" || port.Attrs().MTU != 1400 {
+	// A port is known by its group and its bridge; it gets no alias.
+	if port.Attrs().MasterIndex != br.Attrs().Index || port.Attrs().Alias != "" || port.Attrs().MTU != 1400 {
 		t.Errorf("port: master %d (bridge %d), alias %q, mtu %d", port.Attrs().MasterIndex, br.Attrs().Index, port.Attrs().Alias, port.Attrs().MTU)
 	}
 	if g := topo.LinkGroup("brlab"); br.Attrs().Group != g || port.Attrs().Group != g {
@@ -107,6 +108,54 @@ func TestBridgeInHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameNetwork(t, "after down", before, snapshot(t, "bx", "by"))
+}
+
+// A bridge in the host with more ports than one batch of lookups: Sync
+// checks them in one dump of the host, and returns only once every port
+// and the bridge run.
+func TestBigBridgeReady(t *testing.T) {
+	needKernel(t)
+	const n = 2*batchMax + 3
+	b := newLab(t, "bigbr")
+	b.bridge(topo.Host, "tbig0", 0)
+	b.addr(topo.Host, "tbig0", "10.9.0.1/24")
+	for i := 1; i <= n; i++ {
+		ns := fmt.Sprintf("big%d", i)
+		b.netns(ns)
+		b.veth(ns, "eth0", topo.Host, fmt.Sprintf("big%d@tbig0", i), 0)
+		b.addr(ns, "eth0", fmt.Sprintf("10.9.0.%d/24", i+1))
+	}
+	a, dir := open(t, "bigbr")
+	syncLab(t, a, b.lab)
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, l := range links {
+		if l.Attrs().Group == topo.LinkGroup("bigbr") {
+			if l.Attrs().OperState != netlink.OperUp {
+				t.Errorf("%s is %s right after Sync", l.Attrs().Name, l.Attrs().OperState)
+			}
+			running++
+		}
+	}
+	if running != n+1 {
+		t.Errorf("%d links of the lab in the host, want %d", running, n+1)
+	}
+	mustPing(t, "big1", fmt.Sprintf("10.9.0.%d", n+1))
+	mustPing(t, topo.Host, "10.9.0.2")
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Down(context.Background(), dir, "bigbr"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Routes through a router namespace, over IPv4 and IPv6, with forwarding

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"nsscript/topo"
 )
@@ -82,11 +83,52 @@ func (s *syncer) expectUp() []upLink {
 // runs the link's pending linkwatch work (see waitRunning), and most links
 // are running by then, at no round trip of their own. Those that are not
 // are left in s.starting for waitReady.
+//
+// Many links in the host are looked at in one dump instead, once every
+// batch has gone (see hostRunning).
 func (s *syncer) checkRunning() {
 	s.expected = s.expectUp()
+	var host []upLink
 	for _, l := range s.expected {
+		if l.ns == topo.Host {
+			host = append(host, l)
+		}
+	}
+	if len(host) >= batchMax {
+		s.hostChecks = host
+	}
+	for _, l := range s.expected {
+		if l.ns == topo.Host && s.hostChecks != nil {
+			continue
+		}
 		s.conns[l.ns].rt.add(s.askRunning(l, &s.starting))
 	}
+}
+
+// hostRunning dumps the host's links and adds those of s.hostChecks that
+// do not run yet to s.starting. By the time the host's last batch has
+// gone, the kernel has mostly run the linkwatch work of a bridge's ports
+// on its own (their peers came up in earlier batches), and one dump of
+// the host costs much less than a lookup per port.
+func (s *syncer) hostRunning() error {
+	if len(s.hostChecks) == 0 {
+		return nil
+	}
+	links, err := s.conns[topo.Host].rt.links()
+	if err != nil {
+		return fmt.Errorf("listing the host's interfaces: %w", err)
+	}
+	for _, l := range s.hostChecks {
+		li, ok := links[l.name]
+		if !ok {
+			return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)), fmt.Errorf("looking it up: %w", unix.ENODEV)}
+		}
+		if li.oper != uint8(netlink.OperUp) {
+			s.starting = append(s.starting, l)
+			s.lastOper = li.oper
+		}
+	}
+	return nil
 }
 
 // askRunning is a lookup of link l that appends it to notYet unless its
@@ -111,6 +153,9 @@ func (s *syncer) askRunning(l upLink, notYet *[]upLink) call {
 func (s *syncer) waitReady(ctx context.Context) error {
 	links := s.expected
 	deadline := time.Now().Add(readyTimeout)
+	if err := s.hostRunning(); err != nil {
+		return err
+	}
 	if err := s.waitRunning(ctx, s.starting, deadline); err != nil {
 		return err
 	}

@@ -227,6 +227,7 @@ type linkInfo struct {
 	// link is IFLA_LINK: for a veth end, its peer's index in the peer's
 	// namespace.
 	link int
+	name string
 }
 
 // getLink asks for the link called name. Asking for one link by name also
@@ -242,7 +243,7 @@ func (c *rtConn) getLink(name string) (linkInfo, error) {
 	return li, err
 }
 
-// parseLink reads the index, operational state and IFLA_LINK of an
+// parseLink reads the index, name, operational state and IFLA_LINK of an
 // RTM_NEWLINK. It walks the attributes in place: a Sync parses a reply of
 // some fifty attributes for every link it makes and every readiness
 // lookup, and allocating each (nl.ParseRouteAttr) cost 0.1 s of CPU at
@@ -268,19 +269,21 @@ func parseLink(typ uint16, data []byte) linkInfo {
 			if len(v) == 4 {
 				li.link = int(binary.NativeEndian.Uint32(v))
 			}
+		case unix.IFLA_IFNAME:
+			li.name = strings.TrimRight(string(v), "\x00")
 		}
 		b = b[min((n+unix.NLA_ALIGNTO-1)&^(unix.NLA_ALIGNTO-1), len(b)):]
 	}
 	return li
 }
 
-// linkNames dumps the names of the links of the socket's namespace. A dump
-// that the kernel interrupted because the list changed is retried.
-func (c *rtConn) linkNames() (map[string]bool, error) {
+// links dumps the links of the socket's namespace, by name. A dump that
+// the kernel interrupted because the list changed is retried.
+func (c *rtConn) links() (map[string]linkInfo, error) {
 	for range 10 {
-		names, err := c.dumpLinkNames()
+		links, err := c.dumpLinks()
 		if !errors.Is(err, errDumpInterrupted) {
-			return names, err
+			return links, err
 		}
 	}
 	return nil, errDumpInterrupted
@@ -288,7 +291,7 @@ func (c *rtConn) linkNames() (map[string]bool, error) {
 
 var errDumpInterrupted = errors.New("link dump interrupted")
 
-func (c *rtConn) dumpLinkNames() (map[string]bool, error) {
+func (c *rtConn) dumpLinks() (map[string]linkInfo, error) {
 	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
 	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
@@ -297,7 +300,7 @@ func (c *rtConn) dumpLinkNames() (map[string]bool, error) {
 	if err := unix.Sendto(c.fd, req.Serialize(), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, fmt.Errorf("netlink send: %w", err)
 	}
-	names := map[string]bool{}
+	links := map[string]linkInfo{}
 	interrupted := false
 	buf := recvBufs.Get().(*[1 << 16]byte)
 	defer recvBufs.Put(buf)
@@ -325,20 +328,14 @@ func (c *rtConn) dumpLinkNames() (map[string]bool, error) {
 				if interrupted {
 					return nil, errDumpInterrupted
 				}
-				return names, nil
+				return links, nil
 			case unix.NLMSG_ERROR:
 				if err := nlError(m.Data); err != nil {
 					return nil, err
 				}
 			case unix.RTM_NEWLINK:
-				attrs, err := nl.ParseRouteAttr(m.Data[unix.SizeofIfInfomsg:])
-				if err != nil {
-					return nil, err
-				}
-				for _, a := range attrs {
-					if a.Attr.Type == unix.IFLA_IFNAME {
-						names[strings.TrimRight(string(a.Value), "\x00")] = true
-					}
+				if li := parseLink(m.Header.Type, m.Data); li.name != "" {
+					links[li.name] = li
 				}
 			}
 		}

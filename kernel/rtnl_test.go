@@ -24,7 +24,7 @@ func TestParseLink(t *testing.T) {
 	} {
 		data = append(data, a.Serialize()...)
 	}
-	if got, want := parseLink(unix.RTM_NEWLINK, data), (linkInfo{index: 7, oper: 6, link: 42}); got != want {
+	if got, want := parseLink(unix.RTM_NEWLINK, data), (linkInfo{index: 7, oper: 6, link: 42, name: "h1-br0"}); got != want {
 		t.Errorf("parseLink = %+v, want %+v", got, want)
 	}
 	// A length running past the end stops the walk, keeping what was read.
