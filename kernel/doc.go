@@ -60,8 +60,8 @@
 // gets the alias (IFLA_IFALIAS) "nsscript:LAB", the same text as its
 // iptables comment, for people to read; the kernel cannot set an alias in
 // the creating message, so the alias rides with the next write to the
-// host's socket. An interface is deleted only when
-// it carries the lab's group or alias. Addresses and routes are deleted by their exact
+// host's socket. An interface is deleted only when it carries the lab's
+// group or alias. Addresses and routes are deleted by their exact
 // specification, iptables rules by their exact rule spec (which includes
 // `-m comment --comment nsscript:LAB`), and sysctls are written back to the
 // value recorded before the lab changed them. Permanent neighbour entries
@@ -118,17 +118,21 @@
 // joins each address's solicited-node group in another work item, and
 // neighbour solicitations for it are dropped until it has. A lost packet
 // costs a second of retransmission timeout, so Sync ends by waiting for
-// both: it asks for each link it brought up by name (first at the end of
-// its namespace's last batch, then again for those not running yet) until
-// its operational state is up (recent kernels run a link's pending linkwatch work when one
+// both: it asks for each link it brought up by name until its operational
+// state is up (recent kernels run a link's pending linkwatch work when one
 // asks for that link alone: linkwatch_sync_dev in rtnl_getlink; on older
-// ones this is a plain poll), then reads /proc/net/igmp6 in each namespace until every IPv6 address
-// has joined its group. Duplicate address detection is off for every link
-// the lab creates (net.ipv6.conf.default.accept_dad=0 in its namespaces, set
+// ones this is a plain poll), the first time at the end of its namespace's
+// last batch; a bridge's many ports in the host are looked at in one dump
+// first, and asked for by name only if not running yet. Then it reads
+// /proc/net/igmp6 in each namespace until every IPv6 address has joined
+// its group. Duplicate address detection is off for every link the lab
+// creates (net.ipv6.conf.default.accept_dad=0 in its namespaces, set
 // before any link is made there, and accept_dad=0 on each of its links in
 // the host but bridge ports, whose own addresses are never used), so
 // link-local addresses, and routes through them, are usable at once as
-// well. These settings belong to the lab's own namespaces and links
+// well. Sysctls are written through procfs instances of the package's own
+// (procsys.go): through /proc, each lookup costs more the more namespaces
+// exist. These settings belong to the lab's own namespaces and links
 // and go with them; they are not journaled.
 //
 // Down undoes live records in reverse order, skipping what a namespace it
