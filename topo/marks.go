@@ -7,7 +7,8 @@ import "hash/fnv"
 // objects and nothing else.
 
 // RuleComment is the iptables comment that marks the rules of the lab named
-// name as its own. It is also the alias of the lab's links in the host.
+// name as its own. It is also the alias of its links in the host, bridge
+// ports excepted.
 func RuleComment(name string) string { return "nsscript:" + name }
 
 // LinkGroup is the interface group (IFLA_GROUP, `ip link ... group N`) of
