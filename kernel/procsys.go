@@ -47,7 +47,15 @@ func (p *procSys) file(rel string, flags int) (int, error) {
 		return unix.Open("/proc/"+rel, flags|unix.O_CLOEXEC, 0)
 	}
 	p.lookups++
-	return unix.Openat(p.root, rel, flags|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(p.root, rel, flags|unix.O_CLOEXEC, 0)
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		// Something (a security module, say) may refuse what it allows
+		// through /proc: /proc has the last word, from now on.
+		p.close()
+		p.plain = true
+		return unix.Open("/proc/"+rel, flags|unix.O_CLOEXEC, 0)
+	}
+	return fd, err
 }
 
 // renew replaces the procfs instance with a new one, or falls back to
