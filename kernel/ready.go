@@ -33,6 +33,11 @@ type upLink struct {
 	what     string
 }
 
+// error is err about link l, at the script position that made it.
+func (l upLink) error(err error) error {
+	return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)), err}
+}
+
 // expectUp notes the links of this Sync that must come up: every veth end
 // (its peer comes up too), then every bridge that has a port. Bridges come
 // last: a bridge runs once a port does, and asking for a port is what
@@ -121,7 +126,7 @@ func (s *syncer) hostRunning() error {
 	for _, l := range s.hostChecks {
 		li, ok := links[l.name]
 		if !ok {
-			return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)), fmt.Errorf("looking it up: %w", unix.ENODEV)}
+			return l.error(fmt.Errorf("looking it up: %w", unix.ENODEV))
 		}
 		if li.oper != uint8(netlink.OperUp) {
 			s.starting = append(s.starting, l)
@@ -143,7 +148,7 @@ func (s *syncer) askRunning(l upLink, notYet *[]upLink) call {
 			}
 		},
 		fail: func(err error) error {
-			return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)), fmt.Errorf("looking it up: %w", err)}
+			return l.error(fmt.Errorf("looking it up: %w", err))
 		},
 	}
 }
@@ -212,8 +217,7 @@ func (s *syncer) waitRunning(ctx context.Context, pending []upLink, deadline tim
 	for len(pending) > 0 {
 		if time.Now().After(deadline) {
 			l := pending[0]
-			return &Error{l.pos, fmt.Sprintf("%s %s (%s)", l.what, l.name, where(l.ns)),
-				fmt.Errorf("it is up but not running after %v (operational state %s); is its peer or a port down?", readyTimeout, netlink.LinkOperState(s.lastOper))}
+			return l.error(fmt.Errorf("it is up but not running after %v (operational state %s); is its peer or a port down?", readyTimeout, netlink.LinkOperState(s.lastOper)))
 		}
 		if err := sleep(ctx, delay); err != nil {
 			return err
